@@ -1,0 +1,3 @@
+from mockattr.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""The ``mockattr`` command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from mockattr import VENDOR_IDS, __version__
+from mockattr.admin import ADMIN_PREFIX
+from mockattr.app import FixtureError, create_app, runtime_of
+from mockattr.server import base_url, bind, serve_until_stopped
+
+
+@click.group()
+@click.version_option(__version__, prog_name="mockattr")
+def main() -> None:
+    """Stateful mock servers for customer custom-attribute APIs."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=12111, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--fixtures", "fixtures_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of <vendor>.json files seeding new tenants; vendors without one use the embedded fixtures.")
+@click.option("--api-key", "api_keys", multiple=True, metavar="KEY",
+              help="Accept only this credential (repeatable). Without it any non-empty key is accepted.")
+@click.option("--vendor", type=click.Choice(VENDOR_IDS),
+              help="Serve only this vendor, at the root of host:port (for clients that drop a base-URL path).")
+def serve(host: str, port: int, fixtures_dir: Path | None, api_keys: tuple[str, ...], vendor: str | None) -> None:
+    """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM.
+
+    Each credential is its own tenant, seeded from the fixtures on first use. Admin endpoints are under
+    /__mockattr/ (health, reset, state).
+    """
+    try:
+        app = create_app(root_vendor=vendor, fixtures_dir=fixtures_dir, api_keys=api_keys or None)
+    except (FixtureError, FileNotFoundError) as err:
+        raise click.ClickException(str(err)) from err
+    try:
+        server = bind(app, host, port)
+    except OSError as err:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
+    url = base_url(server)
+    runtime = runtime_of(app)
+    click.echo(f"mockattr {__version__} listening on {url}")
+    for vendor_id in runtime.vendors:
+        click.echo(f"  {vendor_id:<20} {url}{runtime.prefix(vendor_id) or '/'}")
+    click.echo(f"  {'admin':<20} {url}{ADMIN_PREFIX}/")
+    sys.stdout.flush()
+    serve_until_stopped(server)
+    click.echo("mockattr stopped")

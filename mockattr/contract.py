@@ -1,0 +1,155 @@
+"""The contract: each vendor's JSON Schemas and operation index, loaded and compiled once.
+
+Schemas live in ``schemas/<vendor>/``; ``index.json`` there lists every operation (id, method,
+path, request schema, response schema per status) and the texts of every error the vendor answers.
+``$ref``s between files resolve from a local ``referencing`` registry, never over the network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.protocols import Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from mockattr.errors import ApiError
+
+SCHEMA_BASE_URI = "https://schemas.mockattr.invalid/"
+"""Base URI the local registry files schemas under; the .invalid domain never resolves."""
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def data_dir(name: str) -> Path:
+    """The installed ``mockattr/<name>`` folder, or ``<name>`` at the top of a source checkout."""
+    for candidate in (_PACKAGE_DIR / name, _PACKAGE_DIR.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"mockattr cannot find its {name}/ folder next to {_PACKAGE_DIR}")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What in a JSON document broke its schema: the field (None for the document itself) and why."""
+
+    param: str | None
+    detail: str
+    missing: bool = False
+    wrong_root_type: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the index, with its compiled validators."""
+
+    id: str
+    method: str
+    path: str
+    request: Validator | None
+    responses: dict[int, Validator | None]
+    empty_body: Any = None
+    description: str = ""
+
+    def flask_rule(self, prefix: str) -> str:
+        """The Flask URL rule for this operation below ``prefix`` ({uuid} becomes <uuid>)."""
+        return prefix + re.sub(r"\{(\w+)\}", r"<\1>", self.path)
+
+
+@dataclass
+class Contract:
+    """A vendor's compiled contract: operations by id, error texts by name, schema lookup."""
+
+    vendor: str
+    index: dict[str, Any]
+    registry: Registry
+    operations: dict[str, Operation] = field(default_factory=dict)
+    _validators: dict[str, Validator] = field(default_factory=dict, repr=False)
+
+    def validator(self, ref: str) -> Validator:
+        """A validator for ``ref``, a file name with optional fragment, e.g. ``common.json#/$defs/Integer``.
+
+        Compiled on first use and kept, so no request compiles a schema twice.
+        """
+        found = self._validators.get(ref)
+        if found is None:
+            uri = SCHEMA_BASE_URI + f"{self.vendor}/{ref}"
+            found = self._validators[ref] = Draft202012Validator({"$ref": uri}, registry=self.registry)
+        return found
+
+    def error(self, name: str, param: str | None = None, **values: Any) -> ApiError:
+        """The ApiError named ``name`` in index.json's ``errors``, its message filled with ``values``."""
+        spec = self.index["errors"][name]
+        message = spec["message"].format(param=param, **values)
+        return ApiError(spec["status"], message, param if param is not None else spec.get("param"))
+
+    def violation_error(self, violation: Violation) -> ApiError:
+        """The vendor's answer to a request body that broke its schema."""
+        if violation.wrong_root_type:
+            return self.error("not_an_object")
+        if violation.missing:
+            return self.error("missing_parameter", param=violation.param)
+        return self.error("invalid_parameter", param=violation.param, detail=violation.detail)
+
+
+def check(validator: Validator, instance: Any) -> Violation | None:
+    """The most relevant way ``instance`` breaks ``validator``'s schema, or None when it is valid."""
+    error = best_match(validator.iter_errors(instance))
+    if error is None:
+        return None
+    return _violation(error)
+
+
+def _violation(error: ValidationError) -> Violation:
+    path = list(error.absolute_path)
+    if error.validator == "required":
+        missing = next(name for name in error.validator_value if name not in error.instance)
+        return Violation(_param(path + [missing]), error.message, missing=True)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        extra = sorted(name for name in error.instance if name not in known)
+        return Violation(_param(path + extra[:1]), "this field is not permitted")
+    if not path and error.validator == "type":
+        return Violation(None, error.message, wrong_root_type=True)
+    return Violation(_param(path), error.message)
+
+
+def _param(path: list[str | int]) -> str | None:
+    """A field path as clients name it: ``custom[0].type``, ``attributes.custom.CAC``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+def load_contract(vendor: str, schema_root: Path | None = None) -> Contract:
+    """Load ``schemas/<vendor>/``: register every file, compile every operation's validators."""
+    folder = (schema_root or data_dir("schemas")) / vendor
+    registry: Registry = Registry()
+    for file in sorted(folder.glob("*.json")):
+        contents = json.loads(file.read_text(encoding="utf-8"))
+        resource = Resource.from_contents(contents, default_specification=DRAFT202012)
+        registry = registry.with_resource(SCHEMA_BASE_URI + f"{vendor}/{file.name}", resource)
+    registry = registry.crawl()
+    index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    contract = Contract(vendor=vendor, index=index, registry=registry)
+    for entry in index["operations"]:
+        contract.operations[entry["id"]] = Operation(
+            id=entry["id"],
+            method=entry["method"],
+            path=entry["path"],
+            request=contract.validator(entry["request"]) if entry.get("request") else None,
+            responses={
+                int(status): contract.validator(ref) if ref else None
+                for status, ref in entry["responses"].items()
+            },
+            empty_body=entry.get("empty_body"),
+            description=entry.get("description", ""),
+        )
+    return contract

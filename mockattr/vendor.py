@@ -1,0 +1,64 @@
+"""What every vendor module under ``mockattr/vendors/`` provides, and what its handlers receive.
+
+A vendor module has the same parts as every other (moto's shape): its state model (a ``World``),
+one handler per operation id of its ``index.json``, how it reads a credential, and how it renders
+an error body. It exposes them as a module-level ``VENDOR = Vendor(...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from werkzeug.wrappers import Request
+
+from mockattr.contract import Contract
+from mockattr.errors import ApiError
+
+
+class World(Protocol):
+    """One tenant's state for one vendor."""
+
+    def to_data(self) -> dict[str, Any]:
+        """The world as plain data, in the shape of the vendor's fixture file."""
+        ...
+
+
+@dataclass
+class Call:
+    """One validated request as a handler sees it."""
+
+    contract: Contract
+    world: Any
+    params: dict[str, str]
+    body: Any
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    def fail(self, name: str, param: str | None = None, **values: Any) -> ApiError:
+        """The vendor's error ``name`` (from index.json), ready to raise."""
+        return self.contract.error(name, param=param, **values)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A handler's answer: status and JSON body (None for no body)."""
+
+    status: int
+    body: Any = None
+
+
+Handler = Callable[[Call], Reply]
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """Everything the shared machinery needs to serve one vendor."""
+
+    id: str
+    credential: Callable[[Request], str | None]
+    """The request's credential (its tenant), or None when missing or malformed."""
+    error_body: Callable[[ApiError], dict[str, Any]]
+    new_world: Callable[[dict[str, Any], Contract], Any]
+    """Build a World from fixture-shaped data (already valid against ``fixture.json``)."""
+    handlers: Mapping[str, Handler]

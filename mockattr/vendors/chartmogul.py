@@ -1,0 +1,283 @@
+"""ChartMogul: custom attributes, tags and customers (seeds 000-002, vendor-facts.md).
+
+State: account-wide attribute definitions (key -> type) and customers as the API returns them.
+Request shapes are checked by the schemas before a handler runs; a handler checks what depends on
+state (does the customer exist, is the key defined, does the value fit its type), then changes state.
+It raises before it changes anything, so a rejected request changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from mockattr.contract import Contract, check
+from mockattr.errors import ApiError
+from mockattr.vendor import Call, Reply, Vendor
+
+TIMESTAMP_FIELDS = ("lead_created_at", "free_trial_started_at")
+PROFILE_FIELDS = ("name", "email", "company", "country", "state", "city", "zip", "website_url")
+ADDRESS_KEYS = {"city": "city", "state": "state", "country": "country", "zip": "address_zip"}
+TRUE_SPELLINGS = frozenset(["TRUE", "true", "t", "1"])
+
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
+    r"(?: ?(?:Z|z|UTC|([+-])(\d{2}):?(\d{2})))?$"
+)
+
+
+# --- auth and errors -------------------------------------------------------------------------
+
+
+def credential(request: Request) -> str | None:
+    """HTTP Basic: the API key is the user name, the password empty (``token:secret`` pairs work too)."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username:
+        return None
+    return auth.username if not auth.password else f"{auth.username}:{auth.password}"
+
+
+def error_body(err: ApiError) -> dict[str, Any]:
+    """ChartMogul's ``{"code", "message", "param"}``."""
+    return {"code": err.status, "message": err.message, "param": err.param}
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+def normalise_timestamp(text: str) -> str:
+    """An accepted Timestamp as UTC ``YYYY-MM-DDTHH:MM:SS.mmmZ``; ValueError for an impossible date."""
+    match = _TIMESTAMP.match(text)
+    if not match:
+        raise ValueError(f"not a timestamp: {text!r}")
+    year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
+    offset = timedelta(0)
+    if sign:
+        offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (1 if sign == "+" else -1)
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        moment = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro,
+            tzinfo=timezone(offset),
+        ).astimezone(timezone.utc)
+    except OverflowError as err:
+        raise ValueError(str(err)) from err
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def normalise_value(type_name: str, value: Any) -> Any:
+    """A value already valid for ``type_name`` as ChartMogul returns it (real: normalised)."""
+    if type_name == "Integer":
+        return int(value)
+    if type_name == "Decimal":
+        return float(value) if isinstance(value, str) else value
+    if type_name == "Timestamp":
+        return normalise_timestamp(value)
+    if type_name == "Boolean":
+        return value in TRUE_SPELLINGS if isinstance(value, str) else bool(value)
+    return value
+
+
+def unwrap(value: Any) -> Any:
+    """``{"value", "source"}`` -> value; a bare value as it is (source is never echoed)."""
+    return value["value"] if isinstance(value, dict) else value
+
+
+# --- state -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ChartMogulWorld:
+    """One account: attribute definitions and customers (API-shaped dicts) by uuid."""
+
+    contract: Contract
+    definitions: dict[str, str]
+    customers: dict[str, dict[str, Any]]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], contract: Contract) -> ChartMogulWorld:
+        """Build from fixture-shaped data; every stored value must fit its key's definition."""
+        world = cls(contract, dict(data["attribute_definitions"]), {})
+        for customer in data["customers"]:
+            custom = customer["attributes"]["custom"]
+            for key, value in custom.items():
+                custom[key] = world.coerce(key, value, param=f"{customer['uuid']}.custom.{key}")
+            world.customers[customer["uuid"]] = customer
+        return world
+
+    def to_data(self) -> dict[str, Any]:
+        """The world in the fixture file's shape."""
+        return {"attribute_definitions": self.definitions, "customers": list(self.customers.values())}
+
+    def coerce(self, key: str, value: Any, param: str, type_name: str | None = None) -> Any:
+        """``value`` normalised for the type of ``key`` (or ``type_name``), or the vendor's 400."""
+        type_name = type_name or self.definitions.get(key)
+        if type_name is None:
+            raise self.contract.error("undefined_attribute", param=param, key=key)
+        bad = self.contract.error("invalid_value", param=param, key=key, type=type_name, value=json.dumps(value))
+        if check(self.contract.validator(f"common.json#/$defs/{type_name}"), value):
+            raise bad
+        try:
+            return normalise_value(type_name, value)
+        except ValueError as err:
+            raise bad from err
+
+    def customer(self, call: Call) -> dict[str, Any]:
+        """The customer named by the path's uuid, or 404."""
+        found = self.customers.get(call.params["uuid"])
+        if found is None:
+            raise call.fail("customer_not_found")
+        return found
+
+    def customers_by_email(self, call: Call) -> list[dict[str, Any]]:
+        """Every customer with the body's e-mail (case-insensitive), or 404."""
+        email = call.body["email"]
+        found = [c for c in self.customers.values() if (c.get("email") or "").lower() == email.lower()]
+        if not found:
+            raise call.fail("email_not_found", email=email)
+        return found
+
+    def new_definitions(self, items: list[dict[str, Any]], param: str) -> tuple[dict[str, str], dict[str, Any]]:
+        """Check the items of an ``add``: (definitions to create, normalised values by key)."""
+        types: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        for index, item in enumerate(items):
+            key, type_name = item["key"], item["type"]
+            existing = types.get(key) or self.definitions.get(key)
+            if existing and existing != type_name:
+                raise self.contract.error("type_conflict", param=f"{param}[{index}].type", key=key, existing=existing)
+            types[key] = type_name
+            values[key] = self.coerce(key, item["value"], f"{param}[{index}].value", type_name)
+        return types, values
+
+    def new_values(self, custom: dict[str, Any], param: str) -> dict[str, Any]:
+        """Check an update's ``{key: value or {value, source}}``: normalised values by key."""
+        return {key: self.coerce(key, unwrap(raw), f"{param}.{key}") for key, raw in custom.items()}
+
+
+def _custom(customer: dict[str, Any]) -> dict[str, Any]:
+    return customer["attributes"]["custom"]
+
+
+def _date(call: Call, name: str) -> str | None:
+    """A PATCH date field normalised to UTC, or a 400 for a date that does not exist (Feb 30)."""
+    value = call.body[name]
+    try:
+        return None if value is None else normalise_timestamp(value)
+    except ValueError as err:
+        raise call.fail("invalid_parameter", param=name, detail=f"{value!r} is not a valid date") from err
+
+
+def _add_tags(customer: dict[str, Any], tags: list[str]) -> None:
+    current = customer["attributes"]["tags"]
+    current.extend(tag for tag in dict.fromkeys(tags) if tag not in current)
+
+
+# --- handlers, one per operation id in schemas/chartmogul/index.json --------------------------
+
+
+def add(call: Call) -> Reply:
+    world: ChartMogulWorld = call.world
+    customer = world.customer(call)
+    types, values = world.new_definitions(call.body["custom"], "custom")
+    world.definitions.update(types)
+    _custom(customer).update(values)
+    return Reply(200, {"custom": _custom(customer)})
+
+
+def add_by_email(call: Call) -> Reply:
+    world: ChartMogulWorld = call.world
+    customers = world.customers_by_email(call)
+    types, values = world.new_definitions(call.body["custom"], "custom")
+    world.definitions.update(types)
+    for customer in customers:
+        _custom(customer).update(values)
+    return Reply(200, {"entries": customers})
+
+
+def update(call: Call) -> Reply:
+    world: ChartMogulWorld = call.world
+    customer = world.customer(call)
+    _custom(customer).update(world.new_values(call.body["custom"], "custom"))
+    return Reply(200, {"custom": _custom(customer)})
+
+
+def remove(call: Call) -> Reply:
+    world: ChartMogulWorld = call.world
+    custom = _custom(world.customer(call))
+    for key in call.body["custom"]:
+        custom.pop(key, None)
+    return Reply(200, {"custom": custom}) if custom else Reply(204)
+
+
+def retrieve(call: Call) -> Reply:
+    return Reply(200, call.world.customer(call)["attributes"])
+
+
+def tags_add(call: Call) -> Reply:
+    customer = call.world.customer(call)
+    _add_tags(customer, call.body["tags"])
+    return Reply(200, {"tags": customer["attributes"]["tags"]})
+
+
+def tags_remove(call: Call) -> Reply:
+    customer = call.world.customer(call)
+    drop = set(call.body["tags"])
+    customer["attributes"]["tags"] = [tag for tag in customer["attributes"]["tags"] if tag not in drop]
+    return Reply(200, {"tags": customer["attributes"]["tags"]})
+
+
+def tags_add_by_email(call: Call) -> Reply:
+    customers = call.world.customers_by_email(call)
+    for customer in customers:
+        _add_tags(customer, call.body["tags"])
+    return Reply(200, {"entries": customers})
+
+
+def customer_get(call: Call) -> Reply:
+    return Reply(200, call.world.customer(call))
+
+
+def customer_update(call: Call) -> Reply:
+    world: ChartMogulWorld = call.world
+    customer = world.customer(call)
+    body = call.body
+    attributes = body.get("attributes", {})
+    values = world.new_values(attributes.get("custom", {}), "attributes.custom")
+    dates = {name: _date(call, name) for name in TIMESTAMP_FIELDS if name in body}
+    # Everything is checked: from here on nothing raises.
+    for name in PROFILE_FIELDS:
+        if name in body:
+            customer[name] = body[name]
+            if name in ADDRESS_KEYS:
+                customer["address"][ADDRESS_KEYS[name]] = body[name]
+    customer.update(dates)
+    _custom(customer).update(values)
+    if "tags" in attributes:
+        customer["attributes"]["tags"] = list(dict.fromkeys(attributes["tags"]))
+    return Reply(200, customer)
+
+
+VENDOR = Vendor(
+    id="chartmogul",
+    credential=credential,
+    error_body=error_body,
+    new_world=ChartMogulWorld.from_data,
+    handlers={
+        "add": add,
+        "add_by_email": add_by_email,
+        "update": update,
+        "remove": remove,
+        "retrieve": retrieve,
+        "tags_add": tags_add,
+        "tags_remove": tags_remove,
+        "tags_add_by_email": tags_add_by_email,
+        "customer_get": customer_get,
+        "customer_update": customer_update,
+    },
+)

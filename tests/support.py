@@ -1,0 +1,110 @@
+"""Test helpers: a client that calls operations by id and checks every answer against the contract."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from mockattr.contract import Contract, check, load_contract
+
+
+def basic(key: str) -> dict[str, str]:
+    """ChartMogul's auth header for ``key``."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+AUTH_HEADERS = {"chartmogul": basic}
+
+
+@dataclass
+class VendorClient:
+    """Calls one vendor's operations over HTTP, the way a client does.
+
+    Every answer is checked: its status must be one the index lists for the operation, and its body
+    must validate against that status's schema (or be empty where the index says no body).
+    """
+
+    vendor: str
+    base_url: str
+    key: str = "test-key"
+    contract: Contract = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.contract = _contract(self.vendor)
+        self.session = requests.Session()
+
+    def url(self, operation_id: str, **path_params: str) -> str:
+        return self.base_url + self.contract.operations[operation_id].path.format(**path_params)
+
+    def headers(self, key: str | None = None) -> dict[str, str]:
+        return AUTH_HEADERS[self.vendor](self.key if key is None else key)
+
+    def call(
+        self,
+        operation_id: str,
+        body: Any = None,
+        *,
+        raw: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        key: str | None = None,
+        **path_params: str,
+    ) -> requests.Response:
+        """Send ``body`` as JSON (or ``raw`` bytes) to the operation and check the answer."""
+        operation = self.contract.operations[operation_id]
+        sent = {**self.headers(key), **(headers or {})}
+        response = self.session.request(
+            operation.method,
+            self.url(operation_id, **path_params),
+            json=body if raw is None else None,
+            data=raw,
+            headers=sent,
+            timeout=10,
+        )
+        self.assert_conforms(operation_id, response)
+        return response
+
+    def assert_conforms(self, operation_id: str, response: requests.Response) -> None:
+        operation = self.contract.operations[operation_id]
+        assert response.status_code in operation.responses, (
+            f"{operation_id} answered {response.status_code}, which index.json does not list: {response.text}"
+        )
+        assert response.headers.get("X-Mockattr-Version"), "every response carries X-Mockattr-Version"
+        validator = operation.responses[response.status_code]
+        if validator is None:
+            assert response.content == b"", f"{operation_id} {response.status_code} must have no body"
+            return
+        assert response.headers["Content-Type"].startswith("application/json")
+        violation = check(validator, response.json())
+        assert violation is None, f"{operation_id} {response.status_code} breaks its schema: {violation}"
+
+    def state(self, key: str | None = None) -> dict[str, Any]:
+        """The tenant's world through the admin API."""
+        root = self.base_url.rsplit("/", 1)[0] if self.base_url.endswith(f"/{self.vendor}") else self.base_url
+        response = self.session.get(f"{root}/__mockattr/state", params={"vendor": self.vendor},
+                                    headers=self.headers(key), timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+_CONTRACTS: dict[str, Contract] = {}
+
+
+def _contract(vendor: str) -> Contract:
+    if vendor not in _CONTRACTS:
+        _CONTRACTS[vendor] = load_contract(vendor)
+    return _CONTRACTS[vendor]
+
+
+def assert_error(response: requests.Response, status: int, param: Any = ..., message: str | None = None) -> dict:
+    """The response is ``status`` with ChartMogul's error body (and that param / message, when given)."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == status
+    if param is not ...:
+        assert body["param"] == param, body
+    if message is not None:
+        assert message in body["message"], body
+    return body

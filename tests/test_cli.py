@@ -1,0 +1,114 @@
+"""``mockattr serve`` as a newcomer runs it: a real process, its output, its signals."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from support import basic
+
+ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
+
+
+def start(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start ``mockattr serve --port 0 ARGS`` and read the URLs it prints."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockattr", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    urls: dict[str, str] = {}
+    for line in process.stdout:
+        match = re.match(r"\s+(\S+)\s+(http://\S+)$", line)
+        if match:
+            urls[match[1]] = match[2].rstrip("/")
+        if "admin" in urls:
+            return process, urls
+    raise AssertionError(f"serve printed no URLs: {process.stderr.read() if process.stderr else ''}")
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    process, urls = start()
+    yield process, urls
+    process.kill()
+    process.wait(5)
+
+
+def test_serve_prints_each_vendor_and_stops_cleanly_on_sigterm(served) -> None:
+    process, urls = served
+    assert set(urls) == {"chartmogul", "admin"}
+    response = requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes", headers=basic("k"), timeout=5)
+    assert response.status_code == 200
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(10) == 0
+
+
+def test_serve_stops_cleanly_on_ctrl_c(served) -> None:
+    process, _ = served
+    process.send_signal(signal.SIGINT)
+    assert process.wait(10) == 0
+
+
+def test_vendor_option_serves_one_vendor_at_the_root() -> None:
+    process, urls = start("--vendor", "chartmogul")
+    try:
+        root = urls["chartmogul"]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", root)
+        response = requests.get(f"{root}/v1/customers/{ADAM}", headers=basic("k"), timeout=5)
+        assert response.status_code == 200 and response.json()["uuid"] == ADAM
+        assert requests.get(f"{root}/__mockattr/health", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+
+
+def test_fixtures_option_seeds_new_tenants(tmp_path: Path) -> None:
+    from mockattr.contract import data_dir
+
+    data = json.loads((data_dir("fixtures") / "chartmogul.json").read_text())
+    data["customers"][0]["attributes"]["custom"]["salesRep"] = "From my fixtures"
+    (tmp_path / "chartmogul.json").write_text(json.dumps(data))
+    process, urls = start("--fixtures", str(tmp_path))
+    try:
+        response = requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes", headers=basic("k"), timeout=5)
+        assert response.json()["custom"]["salesRep"] == "From my fixtures"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_broken_fixture_is_a_clear_error_at_start(tmp_path: Path) -> None:
+    (tmp_path / "chartmogul.json").write_text('{"attribute_definitions": {}, "customers": "none"}')
+    result = subprocess.run(
+        [sys.executable, "-m", "mockattr", "serve", "--port", "0", "--fixtures", str(tmp_path)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode != 0
+    assert "chartmogul.json" in result.stderr and "customers" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_api_key_option(tmp_path: Path) -> None:
+    process, urls = start("--api-key", "one", "--api-key", "two")
+    try:
+        url = f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes"
+        assert requests.get(url, headers=basic("two"), timeout=5).status_code == 200
+        assert requests.get(url, headers=basic("three"), timeout=5).status_code == 401
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_help_lists_the_options() -> None:
+    result = subprocess.run([sys.executable, "-m", "mockattr", "serve", "--help"],
+                            capture_output=True, text=True, timeout=30)
+    for option in ("--host", "--port", "--fixtures", "--api-key", "--vendor"):
+        assert option in result.stdout

@@ -1,0 +1,62 @@
+"""The contract as data: schemas are valid 2020-12, the index is complete, the fixtures fit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from mockattr import VENDOR_IDS
+from mockattr.app import load_fixture, load_vendor
+from mockattr.contract import SCHEMA_BASE_URI, data_dir, load_contract
+
+SCHEMA_FILES = sorted(p for p in data_dir("schemas").glob("*/*.json") if p.name != "index.json")
+REQUIRED_ERRORS = {"unauthorized", "missing_parameter", "invalid_parameter", "malformed_json", "not_an_object",
+                   "too_large", "route_not_found", "method_not_allowed", "internal"}
+
+
+@pytest.mark.parametrize("path", SCHEMA_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_schema_files_are_valid_2020_12(path) -> None:
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    assert schema.get("$schema") == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize("vendor_id", VENDOR_IDS)
+def test_index_is_complete(vendor_id: str) -> None:
+    contract = load_contract(vendor_id)
+    vendor = load_vendor(vendor_id)
+    assert set(vendor.handlers) == set(contract.operations), "one handler per operation, no more"
+    assert REQUIRED_ERRORS <= set(contract.index["errors"])
+    for operation in contract.operations.values():
+        assert any(200 <= status < 300 for status in operation.responses), operation.id
+        assert 401 in operation.responses, f"{operation.id}: every operation can answer 401"
+        for validator in operation.responses.values():
+            if validator is not None:
+                validator.check_schema(validator.schema)
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+@pytest.mark.parametrize("path", SCHEMA_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_ref_resolves_from_the_local_registry(path) -> None:
+    contract = load_contract(path.parent.name)
+    resolver = contract.registry.resolver(base_uri=f"{SCHEMA_BASE_URI}{path.parent.name}/{path.name}")
+    for ref in _refs(json.loads(path.read_text(encoding="utf-8"))):
+        assert resolver.lookup(ref).contents is not None, ref
+
+
+@pytest.mark.parametrize("vendor_id", VENDOR_IDS)
+def test_embedded_fixture_fits_its_schema(vendor_id: str) -> None:
+    contract = load_contract(vendor_id)
+    data = load_fixture(vendor_id, contract)
+    load_vendor(vendor_id).new_world(data, contract)
+
