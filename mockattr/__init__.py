@@ -2,5 +2,5 @@
 
 __version__ = "0.1.0"
 
-VENDOR_IDS = ("chartmogul",)
+VENDOR_IDS = ("chartmogul", "bunce", "invisible_collector")
 """Every vendor mockattr serves, spelled as in URLs, modules, schema folders and fixture files."""

@@ -139,6 +139,12 @@ class Runtime:
             raise contract.violation_error(violation)
         return body
 
+    def check_query(self, contract: Contract, operation: Operation) -> None:
+        """The query string (first value of each name) must fit the operation's query schema."""
+        violation = check(operation.query, request.args.to_dict())
+        if violation:
+            raise contract.violation_error(violation)
+
     def dispatch(self, vendor_id: str, operation_id: str, **params: str) -> Response:
         """Serve one vendor operation."""
         contract = self.contracts[vendor_id]
@@ -146,6 +152,8 @@ class Runtime:
         try:
             credential = self.credential(vendor_id)
             body = self.read_body(contract, operation) if operation.request else None
+            if operation.query:
+                self.check_query(contract, operation)
             with self.store.world(vendor_id, credential) as world:
                 call = Call(contract=contract, world=world, params=params, body=body, query=request.args)
                 reply = self.vendors[vendor_id].handlers[operation_id](call)

@@ -54,6 +54,7 @@ class Operation:
     path: str
     request: Validator | None
     responses: dict[int, Validator | None]
+    query: Validator | None = None
     empty_body: Any = None
     description: str = ""
 
@@ -83,11 +84,16 @@ class Contract:
             found = self._validators[ref] = Draft202012Validator({"$ref": uri}, registry=self.registry)
         return found
 
-    def error(self, name: str, param: str | None = None, **values: Any) -> ApiError:
-        """The ApiError named ``name`` in index.json's ``errors``, its message filled with ``values``."""
+    def error(
+        self, name: str, /, param: str | None = None, extra: dict[str, Any] | None = None, **values: Any
+    ) -> ApiError:
+        """The ApiError named ``name`` in index.json's ``errors``, its message filled with ``values``.
+
+        Messages may use ``{field}``: ``param``, or "request body" when the error is about the whole body.
+        """
         spec = self.index["errors"][name]
-        message = spec["message"].format(param=param, **values)
-        return ApiError(spec["status"], message, param if param is not None else spec.get("param"))
+        message = spec["message"].format(field=param or "request body", **values)
+        return ApiError(spec["status"], message, param if param is not None else spec.get("param"), extra)
 
     def violation_error(self, violation: Violation) -> ApiError:
         """The vendor's answer to a request body that broke its schema."""
@@ -115,6 +121,8 @@ def _violation(error: ValidationError) -> Violation:
         known = error.schema.get("properties", {})
         extra = sorted(name for name in error.instance if name not in known)
         return Violation(_param(path + extra[:1]), "this field is not permitted")
+    if "propertyNames" in error.absolute_schema_path:
+        return Violation(_param(path), f"the key {json.dumps(error.instance)} is not allowed: {error.message}")
     if not path and error.validator == "type":
         return Violation(None, error.message, wrong_root_type=True)
     return Violation(_param(path), error.message)
@@ -149,6 +157,7 @@ def load_contract(vendor: str, schema_root: Path | None = None) -> Contract:
                 int(status): contract.validator(ref) if ref else None
                 for status, ref in entry["responses"].items()
             },
+            query=contract.validator(entry["query"]) if entry.get("query") else None,
             empty_body=entry.get("empty_body"),
             description=entry.get("description", ""),
         )

@@ -35,7 +35,7 @@ class Call:
     body: Any
     query: Mapping[str, str] = field(default_factory=dict)
 
-    def fail(self, name: str, param: str | None = None, **values: Any) -> ApiError:
+    def fail(self, name: str, /, param: str | None = None, **values: Any) -> ApiError:
         """The vendor's error ``name`` (from index.json), ready to raise."""
         return self.contract.error(name, param=param, **values)
 

@@ -30,3 +30,13 @@ def server_url(live_server: BackgroundServer) -> str:
 @pytest.fixture
 def chartmogul(server_url: str) -> VendorClient:
     return VendorClient("chartmogul", f"{server_url}/chartmogul")
+
+
+@pytest.fixture
+def bunce(server_url: str) -> VendorClient:
+    return VendorClient("bunce", f"{server_url}/bunce")
+
+
+@pytest.fixture
+def invisible_collector(server_url: str) -> VendorClient:
+    return VendorClient("invisible_collector", f"{server_url}/invisible_collector")

@@ -16,7 +16,11 @@ def basic(key: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
 
 
-AUTH_HEADERS = {"chartmogul": basic}
+AUTH_HEADERS = {
+    "chartmogul": basic,
+    "bunce": lambda key: {"X-Authorization": key},
+    "invisible_collector": lambda key: {"Authorization": f"Bearer {key}"},
+}
 
 
 @dataclass

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from support import basic
+from support import AUTH_HEADERS, basic
+
+from mockattr import VENDOR_IDS
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 
@@ -44,7 +46,7 @@ def served() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
 
 def test_serve_prints_each_vendor_and_stops_cleanly_on_sigterm(served) -> None:
     process, urls = served
-    assert set(urls) == {"chartmogul", "admin"}
+    assert set(urls) == {*VENDOR_IDS, "admin"}
     response = requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes", headers=basic("k"), timeout=5)
     assert response.status_code == 200
     process.send_signal(signal.SIGTERM)
@@ -57,14 +59,25 @@ def test_serve_stops_cleanly_on_ctrl_c(served) -> None:
     assert process.wait(10) == 0
 
 
-def test_vendor_option_serves_one_vendor_at_the_root() -> None:
-    process, urls = start("--vendor", "chartmogul")
+ROOT_PATHS = {
+    "chartmogul": f"/v1/customers/{ADAM}",
+    "bunce": "/v1/attributes",
+    "invisible_collector": "/customers/061d2feb-81c2-4694-a74a-13cecbe7d2ce/attributes",
+}
+
+
+@pytest.mark.parametrize("vendor", VENDOR_IDS)
+def test_vendor_option_serves_one_vendor_at_the_root(vendor: str) -> None:
+    process, urls = start("--vendor", vendor)
     try:
-        root = urls["chartmogul"]
+        assert set(urls) == {vendor, "admin"}
+        root = urls[vendor]
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", root)
-        response = requests.get(f"{root}/v1/customers/{ADAM}", headers=basic("k"), timeout=5)
-        assert response.status_code == 200 and response.json()["uuid"] == ADAM
+        response = requests.get(root + ROOT_PATHS[vendor], headers=AUTH_HEADERS[vendor]("k"), timeout=5)
+        assert response.status_code == 200, response.text
         assert requests.get(f"{root}/__mockattr/health", timeout=5).status_code == 200
+        assert requests.get(f"{root}/{vendor}{ROOT_PATHS[vendor]}", headers=AUTH_HEADERS[vendor]("k"),
+                            timeout=5).status_code == 404, "the prefixed path is not served too"
     finally:
         process.terminate()
         assert process.wait(10) == 0

@@ -1,0 +1,119 @@
+"""Invisible Collector: customers and their flat attribute maps (seed 004, vendor-facts.md).
+
+State: customers in creation order, each with its attributes. A path ``{id}`` names a customer by
+``gid`` or by ``externalId``. Error bodies are flat ``{"code", "message"}``; only 409 adds ``gid``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from mockattr.contract import Contract
+from mockattr.errors import ApiError
+from mockattr.vendor import Call, Reply, Vendor
+
+CUSTOMER_FIELDS = ("name", "vatNumber", "address", "zipCode", "city", "country", "email", "mobile", "phone")
+
+
+# --- auth and errors -------------------------------------------------------------------------
+
+
+def credential(request: Request) -> str | None:
+    """``Authorization: Bearer <token>``; anything else is no credential."""
+    auth = request.authorization
+    if auth is None or auth.type != "bearer" or not auth.token:
+        return None
+    return auth.token
+
+
+def error_body(err: ApiError) -> dict[str, Any]:
+    """Flat ``{"code", "message"}`` plus, on a 409 only, the existing customer's ``gid``."""
+    return {"code": err.status, "message": err.message, **err.extra}
+
+
+# --- state -----------------------------------------------------------------------------------
+
+
+@dataclass
+class InvisibleCollectorWorld:
+    """One account: its customers (API-shaped, plus ``attributes``)."""
+
+    customers: list[dict[str, Any]]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], contract: Contract) -> InvisibleCollectorWorld:
+        """Build from fixture-shaped data (valid against fixture.json, which is all there is to check)."""
+        return cls(data["customers"])
+
+    def to_data(self) -> dict[str, Any]:
+        """The world in the fixture file's shape."""
+        return {"customers": self.customers}
+
+    def find(self, id_or_external_id: str) -> dict[str, Any] | None:
+        """The customer whose gid, or else externalId, is ``id_or_external_id``."""
+        for key in ("gid", "externalId"):
+            for customer in self.customers:
+                if customer[key] == id_or_external_id:
+                    return customer
+        return None
+
+    def customer(self, call: Call) -> dict[str, Any]:
+        """The customer named by the path's ``{id}``, or 404."""
+        found = self.find(call.params["id"])
+        if found is None:
+            raise call.fail("customer_not_found")
+        return found
+
+
+def public(customer: dict[str, Any]) -> dict[str, Any]:
+    """The customer as the API returns it (without its attributes)."""
+    return {key: value for key, value in customer.items() if key != "attributes"}
+
+
+# --- handlers, one per operation id in schemas/invisible_collector/index.json ------------------
+
+
+def attributes_set(call: Call) -> Reply:
+    attributes = call.world.customer(call)["attributes"]
+    attributes.update(call.body)
+    return Reply(200, attributes)
+
+
+def attributes_get(call: Call) -> Reply:
+    return Reply(200, call.world.customer(call)["attributes"])
+
+
+def customer_create(call: Call) -> Reply:
+    world: InvisibleCollectorWorld = call.world
+    external_id = call.body.get("externalId")
+    if external_id is not None:
+        existing = next((c for c in world.customers if c["externalId"] == external_id), None)
+        if existing is not None:
+            raise call.fail("duplicate_customer", extra={"gid": existing["gid"]})
+    customer = {"gid": str(uuid.uuid4()), "externalId": external_id}
+    customer.update({name: call.body.get(name) for name in CUSTOMER_FIELDS})
+    customer["attributes"] = {}
+    world.customers.append(customer)
+    return Reply(200, public(customer))
+
+
+def customer_get(call: Call) -> Reply:
+    return Reply(200, public(call.world.customer(call)))
+
+
+VENDOR = Vendor(
+    id="invisible_collector",
+    credential=credential,
+    error_body=error_body,
+    new_world=InvisibleCollectorWorld.from_data,
+    handlers={
+        "attributes_set": attributes_set,
+        "attributes_get": attributes_get,
+        "customer_create": customer_create,
+        "customer_get": customer_get,
+    },
+)
