@@ -1,46 +1,144 @@
-"""The admin API under ``/__mockattr/``: health, reset and the caller's state."""
+"""The admin API under ``/__mockattr/``: health, reset, state, seed, the journal and faults.
+
+The pytest plugin drives a server through these endpoints only, so ``mockattr serve`` gives SDK tests
+in any language the same powers. Where an endpoint acts on one tenant, the tenant is the credential
+the request carries in the vendor's own auth header, or a ``key`` query parameter.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockattr import __version__
-from mockattr.app import JSON, dump_json, runtime_of
+from mockattr.app import runtime_of
 from mockattr.errors import ApiError
+from mockattr.faults import Fault
+from mockattr.jsonio import JSON, json_response, parse_json
+from mockattr.runtime import FixtureError, Runtime, read_limited_body
 
 ADMIN_PREFIX = "/__mockattr"
 
 admin_blueprint = Blueprint("mockattr_admin", __name__, url_prefix=ADMIN_PREFIX)
 
 
-def _json(body: object, status: int = 200) -> Response:
-    return Response(dump_json(body), status, mimetype=JSON)
+class AdminError(Exception):
+    """A bad admin request: answered 400 (or ``status``) with ``{"error": message}``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@admin_blueprint.errorhandler(AdminError)
+def admin_error(err: AdminError) -> Response:
+    return json_response({"error": str(err)}, err.status)
+
+
+def _runtime() -> Runtime:
+    return runtime_of(current_app)
+
+
+def _vendor(required: bool = True) -> str | None:
+    runtime = _runtime()
+    vendor_id = request.args.get("vendor")
+    if vendor_id is None and not required:
+        return None
+    if vendor_id not in runtime.vendors:
+        raise AdminError(f"query parameter vendor must be one of: {', '.join(runtime.vendors)}")
+    return vendor_id
+
+
+def _tenant(vendor_id: str) -> str | None:
+    """The credential the admin request names (vendor auth header, else ``?key=``), or None."""
+    runtime = _runtime()
+    if runtime.vendors[vendor_id].credential(request) is not None:
+        try:
+            return runtime.credential(vendor_id)
+        except ApiError as err:
+            raise AdminError(err.message, err.status) from err
+    key = request.args.get("key")
+    if key is not None and (not key or (runtime.api_keys is not None and key not in runtime.api_keys)):
+        raise AdminError("key is not an accepted credential", 401)
+    return key
+
+
+def _json_body() -> object:
+    try:
+        return parse_json(read_limited_body() or b"null")
+    except RequestEntityTooLarge as err:
+        raise AdminError("the body is larger than 1 MiB", 413) from err
+    except (ValueError, RecursionError) as err:
+        raise AdminError("the body is not valid JSON") from err
 
 
 @admin_blueprint.get("/health")
 def health() -> Response:
-    """``{"status": "ok", "version": ...}``."""
-    return _json({"status": "ok", "version": __version__})
+    """``{"status": "ok", "version", "vendors": {id: path prefix}}``."""
+    runtime = _runtime()
+    return json_response({"status": "ok", "version": __version__,
+                          "vendors": {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors}})
 
 
 @admin_blueprint.post("/reset")
 def reset() -> Response:
-    """Every tenant of every vendor back to the fixtures."""
-    runtime_of(current_app).store.reset()
-    return _json({"status": "ok"})
+    """Every tenant back to the fixtures; seeds, the journal and pending faults dropped."""
+    _runtime().reset()
+    return json_response({"status": "ok"})
 
 
 @admin_blueprint.get("/state")
 def state() -> Response:
-    """The world of the tenant whose credential (in the vendor's own auth header) the request carries."""
-    runtime = runtime_of(current_app)
-    vendor_id = request.args.get("vendor", "")
-    if vendor_id not in runtime.vendors:
-        known = ", ".join(runtime.vendors)
-        return runtime.error_response(None, ApiError(400, f"query parameter vendor must be one of: {known}"))
+    """A tenant's world in the fixture format: the named one, else the last one a request used."""
+    vendor_id = _vendor()
+    assert vendor_id is not None
+    return Response(_runtime().state_json(vendor_id, _tenant(vendor_id)), mimetype=JSON)
+
+
+@admin_blueprint.post("/seed")
+def seed() -> Response:
+    """Add fixture-format data to the named tenant, or to every tenant until the next reset."""
+    vendor_id = _vendor()
+    assert vendor_id is not None
     try:
-        credential = runtime.credential(vendor_id)
-    except ApiError as err:
-        return runtime.error_response(vendor_id, err)
-    with runtime.store.world(vendor_id, credential) as world:
-        return _json(world.to_data())
+        _runtime().seed(vendor_id, _json_body(), _tenant(vendor_id))
+    except FixtureError as err:
+        raise AdminError(str(err)) from err
+    return json_response({"status": "ok"})
+
+
+@admin_blueprint.get("/requests")
+def requests_list() -> Response:
+    """The journal, oldest first: ``?vendor=`` and ``?operation=`` filter it."""
+    entries = _runtime().journal.entries(_vendor(required=False), request.args.get("operation"))
+    return json_response({"requests": [entry.to_json() for entry in entries]})
+
+
+@admin_blueprint.delete("/requests")
+def requests_clear() -> Response:
+    _runtime().journal.clear()
+    return json_response({"status": "ok"})
+
+
+@admin_blueprint.get("/faults")
+def faults_list() -> Response:
+    return json_response({"faults": [fault.to_json() for fault in _runtime().faults.pending()]})
+
+
+@admin_blueprint.post("/faults")
+def faults_add() -> Response:
+    """Plan a fault: ``{vendor, operation?, status?, times?, retry_after?, delay?}``."""
+    runtime = _runtime()
+    operations = {vendor_id: set(c.operations) for vendor_id, c in runtime.contracts.items()}
+    try:
+        fault = Fault.from_json(_json_body(), operations)
+    except (ValueError, TypeError) as err:
+        raise AdminError(f"bad fault: {err}") from err
+    runtime.faults.add(fault)
+    return json_response({"fault": fault.to_json()}, 201)
+
+
+@admin_blueprint.delete("/faults")
+def faults_clear() -> Response:
+    _runtime().faults.clear()
+    return json_response({"status": "ok"})

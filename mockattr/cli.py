@@ -9,8 +9,9 @@ import click
 
 from mockattr import VENDOR_IDS, __version__
 from mockattr.admin import ADMIN_PREFIX
-from mockattr.app import FixtureError, create_app, runtime_of
-from mockattr.server import base_url, bind, serve_until_stopped
+from mockattr.app import create_app, runtime_of
+from mockattr.runtime import FixtureError
+from mockattr.server import base_url, bind, serve_until_stopped, stop_on_sigterm
 
 
 @click.group()
@@ -43,6 +44,7 @@ def serve(host: str, port: int, fixtures_dir: Path | None, api_keys: tuple[str, 
         server = bind(app, host, port)
     except OSError as err:
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
+    stop_on_sigterm(server)
     url = base_url(server)
     runtime = runtime_of(app)
     click.echo(f"mockattr {__version__} listening on {url}")

@@ -49,11 +49,15 @@ def start_background(app: Flask, host: str = "127.0.0.1", port: int = 0) -> Back
     return BackgroundServer(server, thread)
 
 
-def serve_until_stopped(server: BaseWSGIServer) -> None:
-    """Serve in the foreground until Ctrl-C or SIGTERM, then return (the caller exits 0)."""
+def stop_on_sigterm(server: BaseWSGIServer) -> None:
+    """Make SIGTERM stop ``server`` cleanly (install before announcing the server, so no SIGTERM is lost)."""
 
     def stop(signum: int, frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def serve_until_stopped(server: BaseWSGIServer) -> None:
+    """Serve in the foreground until Ctrl-C or SIGTERM (see ``stop_on_sigterm``), then return."""
     server.serve_forever()  # werkzeug's own loop treats Ctrl-C as a clean stop

@@ -43,6 +43,14 @@ class TenantStore:
         with tenant.lock:
             yield tenant.world
 
+    def each(self, vendor: str, change: Callable[[Any], None]) -> None:
+        """Apply ``change`` to every existing world of ``vendor``, each under its tenant's lock."""
+        with self._lock:
+            tenants = [t for (v, _), t in self._tenants.items() if v == vendor]
+        for tenant in tenants:
+            with tenant.lock:
+                change(tenant.world)
+
     def reset(self) -> None:
         """Every tenant back to the fixtures (worlds are rebuilt on next use)."""
         with self._lock:

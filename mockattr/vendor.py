@@ -24,6 +24,11 @@ class World(Protocol):
         """The world as plain data, in the shape of the vendor's fixture file."""
         ...
 
+    def merge(self, data: dict[str, Any]) -> None:
+        """Add fixture-shaped data: new records are added, records with the same id replaced.
+        Raises ValueError (changing nothing) when the data contradicts the world."""
+        ...
+
 
 @dataclass
 class Call:
@@ -61,4 +66,6 @@ class Vendor:
     error_body: Callable[[ApiError], dict[str, Any]]
     new_world: Callable[[dict[str, Any], Contract], Any]
     """Build a World from fixture-shaped data (already valid against ``fixture.json``)."""
+    complete_seed: Callable[[dict[str, Any]], dict[str, Any]]
+    """Fill the fields a seed left out with defaults, so it fits ``fixture.json``."""
     handlers: Mapping[str, Handler]

@@ -51,6 +51,9 @@ def test_add_with_another_type_for_an_existing_key_is_400(chartmogul: VendorClie
         ({"type": "Timestamp", "key": "t", "value": "yesterday"}, "custom[0].value"),
         ({"type": "Text", "key": "t", "value": "x"}, "custom[0].type"),
         ({"type": "String", "key": "has space", "value": "x"}, "custom[0].key"),
+        ({"type": "String", "key": "newline\n", "value": "x"}, "custom[0].key"),
+        ({"type": "Decimal", "key": "d", "value": "1e999"}, "custom[0].value"),
+        ({"type": "Decimal", "key": "d", "value": "1" * 400}, "custom[0].value"),
         ({"type": "String", "value": "x"}, "custom[0].key"),
     ],
 )
@@ -100,6 +103,8 @@ def test_add_by_unknown_email_is_the_recorded_404(chartmogul: VendorClient) -> N
         ("convertedAt", "2016-01-31T10:00:00.25Z", "2016-01-31T10:00:00.250Z"),
         ("convertedAt", "2016-01-31", "2016-01-31T00:00:00.000Z"),
         ("convertedAt", "2024-02-29T12:00:00", "2024-02-29T12:00:00.000Z"),
+        ("convertedAt", "0999-06-01", "0999-06-01T00:00:00.000Z"),
+        ("age", 2.0, 2),
         ("pro", "TRUE", True),
         ("pro", "t", True),
         ("pro", "1", True),
@@ -134,6 +139,10 @@ def test_update_normalises_values(chartmogul: VendorClient, key: str, sent: obje
         ("convertedAt", "2016-13-01"),
         ("convertedAt", 20160131),
         ("salesRep", "x" * 256),
+        ("age", "12\n"),
+        ("age", "١٢"),
+        ("age", 2**63),
+        ("convertedAt", "2024-01-01\n"),
         ("salesRep", 5),
         ("CAC", {"source": "crm"}),
     ],
@@ -302,6 +311,7 @@ def test_missing_or_malformed_basic_auth_is_401(
         (b'{"custom": {"CAC": 1e999}}', "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
         (b"[" * 100_000, "not valid JSON"),
+        (b'{"custom": {"channel": "\\ud800"}}', "not valid JSON"),
         (b"[]", "must be a JSON object"),
         (b'"custom"', "must be a JSON object"),
     ],
@@ -332,6 +342,26 @@ def test_body_over_one_mebibyte_is_413(chartmogul: VendorClient) -> None:
     response = chartmogul.call("update", raw=huge, headers={"Content-Type": "application/json"}, uuid=ADAM)
     assert_error(response, 413, param=None)
     assert chartmogul.state() == before
+
+
+def test_chunked_body_over_one_mebibyte_is_413_not_cut(chartmogul: VendorClient) -> None:
+    before = chartmogul.state()
+
+    def chunks():
+        yield b'{"custom": {"channel": "CHUNKED"}}'
+        for _ in range(3):
+            yield b" " * (1024 * 1024)
+
+    response = chartmogul.session.put(chartmogul.url("update", uuid=ADAM), data=chunks(),
+                                      headers={**chartmogul.headers(), "Content-Type": "application/json"})
+    assert "Content-Length" not in response.request.headers
+    assert_error(response, 413, param=None)
+    assert chartmogul.state() == before
+
+
+def test_options_is_no_operation(chartmogul: VendorClient) -> None:
+    response = chartmogul.session.options(chartmogul.url("retrieve", uuid=ADAM))
+    assert_error(response, 405)
 
 
 def test_unknown_route_and_method_answer_in_chartmogul_error_body(chartmogul: VendorClient) -> None:

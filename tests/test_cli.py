@@ -109,6 +109,22 @@ def test_a_broken_fixture_is_a_clear_error_at_start(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_fixture_value_that_contradicts_its_definition_is_a_clear_error(tmp_path: Path) -> None:
+    from mockattr.contract import data_dir
+
+    data = json.loads((data_dir("fixtures") / "chartmogul.json").read_text())
+    data["customers"][0]["attributes"]["custom"]["age"] = "old"
+    data["customers"][1]["attributes"]["custom"]["never_defined"] = 1
+    (tmp_path / "chartmogul.json").write_text(json.dumps(data))
+    result = subprocess.run(
+        [sys.executable, "-m", "mockattr", "serve", "--port", "0", "--fixtures", str(tmp_path)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode != 0
+    assert "chartmogul.json" in result.stderr and "custom.age" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_api_key_option(tmp_path: Path) -> None:
     process, urls = start("--api-key", "one", "--api-key", "two")
     try:

@@ -8,8 +8,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mockattr import VENDOR_IDS
-from mockattr.app import load_fixture, load_vendor
 from mockattr.contract import SCHEMA_BASE_URI, data_dir, load_contract
+from mockattr.runtime import load_fixture, load_vendor
 
 SCHEMA_FILES = sorted(p for p in data_dir("schemas").glob("*/*.json") if p.name != "index.json")
 REQUIRED_ERRORS = {"unauthorized", "missing_parameter", "invalid_parameter", "malformed_json", "not_an_object",

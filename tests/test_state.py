@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,6 +30,41 @@ def test_twenty_threads_adding_distinct_keys_lose_none(chartmogul: VendorClient)
     assert {f"thread_{n}": n for n in range(20)}.items() <= custom.items()
 
 
+@pytest.fixture
+def eager_thread_switching() -> Iterator[None]:
+    """Switch threads as often as CPython allows, so an unlocked read-modify-write loses updates."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(previous)
+
+
+@pytest.mark.usefixtures("eager_thread_switching")
+def test_concurrent_adds_and_removes_lose_no_update(chartmogul: VendorClient) -> None:
+    """tags_remove rebuilds the tag list while tags_add extends it: without the tenant lock, one
+    overwrites the other (this test fails when TenantStore.world does not lock)."""
+    base = [f"base_{n}" for n in range(3_000)]
+    chartmogul.call("tags_add", {"tags": base}, uuid=ADAM)
+    removed = base[:200]
+
+    def work(n: int) -> None:
+        session, url = requests.Session(), chartmogul.url("tags_add", uuid=ADAM)  # no answer checks: speed
+        for step in range(10):
+            if n % 2:
+                response = session.post(url, json={"tags": [f"new_{n}_{step}"]}, headers=chartmogul.headers())
+            else:
+                response = session.delete(url, json={"tags": [removed[n * 10 + step]]}, headers=chartmogul.headers())
+            assert response.status_code == 200
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        list(pool.map(work, range(20)))
+    tags = set(chartmogul.call("retrieve", uuid=ADAM).json()["tags"])
+    added = {f"new_{n}_{step}" for n in range(1, 20, 2) for step in range(10)}
+    assert added <= tags, f"lost adds: {sorted(added - tags)[:5]}"
+    gone = {removed[n * 10 + step] for n in range(0, 20, 2) for step in range(10)}
+    assert not gone & tags, f"lost removes: {sorted(gone & tags)[:5]}"
+
+
 def test_each_credential_is_its_own_tenant(chartmogul: VendorClient) -> None:
     chartmogul.call("update", {"custom": {"salesRep": "Alice"}}, key="tenant-a", uuid=ADAM)
     chartmogul.call("add", {"custom": [{"type": "String", "key": "only_b", "value": "b"}]}, key="tenant-b", uuid=ADAM)
@@ -49,16 +85,27 @@ def test_reset_returns_every_tenant_to_the_fixtures(chartmogul: VendorClient, se
 
 def test_health_and_version_header(server_url: str) -> None:
     response = requests.get(f"{server_url}/__mockattr/health", timeout=5)
-    assert response.json() == {"status": "ok", "version": __version__}
+    assert response.json() == {"status": "ok", "version": __version__, "vendors": {
+        "chartmogul": "/chartmogul", "bunce": "/bunce", "invisible_collector": "/invisible_collector"}}
     assert response.headers["X-Mockattr-Version"] == __version__
 
 
-def test_state_needs_a_known_vendor_and_its_credential(server_url: str) -> None:
-    unknown = requests.get(f"{server_url}/__mockattr/state", params={"vendor": "nope"}, timeout=5)
+def test_state_of_the_named_tenant_else_the_last_used(chartmogul: VendorClient, server_url: str) -> None:
+    url = f"{server_url}/__mockattr/state"
+    unknown = requests.get(url, params={"vendor": "nope"}, timeout=5)
     assert unknown.status_code == 400 and "chartmogul" in unknown.json()["error"]
-    anonymous = requests.get(f"{server_url}/__mockattr/state", params={"vendor": "chartmogul"}, timeout=5)
-    assert anonymous.status_code == 401
-    assert anonymous.json()["message"] == "No valid API key provided"
+    fresh = requests.get(url, params={"vendor": "chartmogul"}, timeout=5).json()
+    assert fresh["customers"][0]["attributes"]["custom"]["salesRep"] == "Gabi", "no request yet: the fixtures"
+    chartmogul.call("update", {"custom": {"salesRep": "Alice"}}, key="tenant-a", uuid=ADAM)
+    chartmogul.call("update", {"custom": {"salesRep": "Bob"}}, key="tenant-b", uuid=ADAM)
+
+    def sales_rep(**params: str) -> str:
+        state = requests.get(url, params={"vendor": "chartmogul", **params}, timeout=5).json()
+        return state["customers"][0]["attributes"]["custom"]["salesRep"]
+
+    assert sales_rep() == "Bob", "no credential: the tenant of the last request"
+    assert sales_rep(key="tenant-a") == "Alice"
+    assert chartmogul.state(key="tenant-a")["customers"][0]["attributes"]["custom"]["salesRep"] == "Alice"
 
 
 @pytest.fixture

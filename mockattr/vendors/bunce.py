@@ -44,6 +44,14 @@ def envelope(call: Call, operation: str, data: Any, **more: Any) -> dict[str, An
     return {"success": True, "message": call.contract.index["messages"][operation], "data": data, **more}
 
 
+def complete_seed(data: dict[str, Any]) -> dict[str, Any]:
+    """A seed whose customers get empty profile fields, devices and values where it left them out."""
+    blank = {"customer_id": None, "email": None, "first_name": None, "last_name": None, "phone_no": None,
+             "devices": [], "attributes": {}}
+    customers = [{**blank, **c} if isinstance(c, dict) else c for c in data.get("customers", [])]
+    return {"attributes": [], **data, "customers": customers}
+
+
 # --- state -----------------------------------------------------------------------------------
 
 
@@ -57,13 +65,29 @@ class BunceWorld:
 
     @classmethod
     def from_data(cls, data: dict[str, Any], contract: Contract) -> BunceWorld:
-        """Build from fixture-shaped data; every stored value must name a defined attribute."""
-        world = cls(contract, {a["id"]: a for a in data["attributes"]}, data["customers"])
-        for customer in world.customers:
-            for attribute_id, value in customer["attributes"].items():
-                if attribute_id not in world.attributes or world.value_problem(attribute_id, value):
-                    raise ValueError(f"customer {customer['customer_id']}: bad value {value!r} for {attribute_id}")
+        """Build from fixture-shaped data; every stored value must fit a defined attribute."""
+        world = cls(contract, {}, [])
+        world.merge(data)
         return world
+
+    def merge(self, data: dict[str, Any]) -> None:
+        """Add attributes (same id: replaced) and customers (same customer_id, else e-mail: replaced).
+        ValueError, with nothing changed, when a value names no attribute or does not fit its type."""
+        attributes = {**self.attributes, **{a["id"]: a for a in data.get("attributes", [])}}
+        scratch = BunceWorld(self.contract, attributes, [])
+        for customer in data.get("customers", []):
+            for attribute_id, value in customer["attributes"].items():
+                problem = scratch.value_problem(attribute_id, value)
+                if problem:
+                    who = customer["customer_id"] or customer["email"]
+                    raise ValueError(f"customer {who}: attributes.{attribute_id}: {value!r}: {problem}")
+        self.attributes = attributes
+        for customer in data.get("customers", []):
+            existing = self.find(customer["customer_id"], customer["email"])
+            if existing is None:
+                self.customers.append(customer)
+            else:
+                self.customers[self.customers.index(existing)] = customer
 
     def to_data(self) -> dict[str, Any]:
         """The world in the fixture file's shape."""
@@ -183,5 +207,6 @@ VENDOR = Vendor(
     credential=credential,
     error_body=error_body,
     new_world=BunceWorld.from_data,
+    complete_seed=complete_seed,
     handlers={"set_values": set_values, "attribute_create": attribute_create, "attribute_list": attribute_list},
 )

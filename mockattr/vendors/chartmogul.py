@@ -9,7 +9,9 @@ It raises before it changes anything, so a rejected request changes nothing.
 from __future__ import annotations
 
 import json
+import math
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -67,7 +69,8 @@ def normalise_timestamp(text: str) -> str:
         ).astimezone(timezone.utc)
     except OverflowError as err:
         raise ValueError(str(err)) from err
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
 
 
 def normalise_value(type_name: str, value: Any) -> Any:
@@ -75,7 +78,10 @@ def normalise_value(type_name: str, value: Any) -> Any:
     if type_name == "Integer":
         return int(value)
     if type_name == "Decimal":
-        return float(value) if isinstance(value, str) else value
+        number = float(value) if isinstance(value, str) else value
+        if not math.isfinite(number):
+            raise ValueError(f"{value!r} is out of range")
+        return number
     if type_name == "Timestamp":
         return normalise_timestamp(value)
     if type_name == "Boolean":
@@ -86,6 +92,34 @@ def normalise_value(type_name: str, value: Any) -> Any:
 def unwrap(value: Any) -> Any:
     """``{"value", "source"}`` -> value; a bare value as it is (source is never echoed)."""
     return value["value"] if isinstance(value, dict) else value
+
+
+def complete_seed(data: dict[str, Any]) -> dict[str, Any]:
+    """A seed with every customer completed: only ``uuid`` is needed, the rest defaults (mock's choice)."""
+    return {"attribute_definitions": {}, **data,
+            "customers": [blank_customer(c) for c in data.get("customers", [])]}
+
+
+def blank_customer(partial: Any) -> Any:
+    """``partial`` over a customer with empty profile, no attributes and an address following its fields."""
+    if not isinstance(partial, dict):
+        return partial  # left for the schema to reject
+    number = zlib.crc32(str(partial.get("uuid")).encode()) % 100_000_000
+    customer = {
+        "id": number, "uuid": None, "data_source_uuid": "ds_00000000-0000-0000-0000-000000000000",
+        "data_source_uuids": ["ds_00000000-0000-0000-0000-000000000000"], "external_id": None,
+        "external_ids": [], "name": None, "email": None, "company": None, "city": None, "country": None,
+        "state": None, "zip": None, "lead_created_at": None, "free_trial_started_at": None,
+        "customer-since": None, "status": "Active", "mrr": 0, "arr": 0, "billing-system-url": None,
+        "chartmogul-url": f"https://app.chartmogul.com/#customers/{number}", "billing-system-type": "Custom",
+        "currency": "USD", "currency-sign": "$", **partial,
+    }
+    attributes = partial.get("attributes", {})
+    if isinstance(attributes, dict):
+        customer["attributes"] = {"tags": [], "stripe": {}, "clearbit": {}, "custom": {}, **attributes}
+    if "address" not in partial:
+        customer["address"] = {key: customer.get(name) for name, key in ADDRESS_KEYS.items()}
+    return customer
 
 
 # --- state -----------------------------------------------------------------------------------
@@ -102,13 +136,27 @@ class ChartMogulWorld:
     @classmethod
     def from_data(cls, data: dict[str, Any], contract: Contract) -> ChartMogulWorld:
         """Build from fixture-shaped data; every stored value must fit its key's definition."""
-        world = cls(contract, dict(data["attribute_definitions"]), {})
-        for customer in data["customers"]:
+        world = cls(contract, {}, {})
+        world.merge(data)
+        return world
+
+    def merge(self, data: dict[str, Any]) -> None:
+        """Add definitions and customers (a customer replaces the one with its uuid); values normalised.
+        ValueError, with nothing changed, when a value has no definition or does not fit it."""
+        definitions = {**self.definitions, **data.get("attribute_definitions", {})}
+        customers = data.get("customers", [])
+        for customer in customers:
             custom = customer["attributes"]["custom"]
             for key, value in custom.items():
-                custom[key] = world.coerce(key, value, param=f"{customer['uuid']}.custom.{key}")
-            world.customers[customer["uuid"]] = customer
-        return world
+                param = f"customer {customer['uuid']}: custom.{key}"
+                if key not in definitions:
+                    raise ValueError(f"{param}: no attribute definition for {key!r}")
+                try:
+                    custom[key] = self.coerce(key, value, param, definitions[key])
+                except ApiError as err:
+                    raise ValueError(f"{param}: {err.message}") from err
+        self.definitions = definitions
+        self.customers.update((customer["uuid"], customer) for customer in customers)
 
     def to_data(self) -> dict[str, Any]:
         """The world in the fixture file's shape."""
@@ -175,7 +223,8 @@ def _date(call: Call, name: str) -> str | None:
 
 def _add_tags(customer: dict[str, Any], tags: list[str]) -> None:
     current = customer["attributes"]["tags"]
-    current.extend(tag for tag in dict.fromkeys(tags) if tag not in current)
+    present = set(current)
+    current.extend(tag for tag in dict.fromkeys(tags) if tag not in present)
 
 
 # --- handlers, one per operation id in schemas/chartmogul/index.json --------------------------
@@ -268,6 +317,7 @@ VENDOR = Vendor(
     credential=credential,
     error_body=error_body,
     new_world=ChartMogulWorld.from_data,
+    complete_seed=complete_seed,
     handlers={
         "add": add,
         "add_by_email": add_by_email,

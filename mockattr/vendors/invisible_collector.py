@@ -35,6 +35,17 @@ def error_body(err: ApiError) -> dict[str, Any]:
     return {"code": err.status, "message": err.message, **err.extra}
 
 
+def complete_seed(data: dict[str, Any]) -> dict[str, Any]:
+    """A seed whose customers get a new gid, null optional fields and no attributes where it left them out
+    (name, vatNumber and country stay required)."""
+    customers = [
+        {"gid": str(uuid.uuid4()), "externalId": None, **{name: None for name in CUSTOMER_FIELDS},
+         "attributes": {}, **c} if isinstance(c, dict) else c
+        for c in data.get("customers", [])
+    ]
+    return {**data, "customers": customers}
+
+
 # --- state -----------------------------------------------------------------------------------
 
 
@@ -47,7 +58,19 @@ class InvisibleCollectorWorld:
     @classmethod
     def from_data(cls, data: dict[str, Any], contract: Contract) -> InvisibleCollectorWorld:
         """Build from fixture-shaped data (valid against fixture.json, which is all there is to check)."""
-        return cls(data["customers"])
+        world = cls([])
+        world.merge(data)
+        return world
+
+    def merge(self, data: dict[str, Any]) -> None:
+        """Add customers; one with the gid of an existing customer replaces it."""
+        by_gid = {customer["gid"]: index for index, customer in enumerate(self.customers)}
+        for customer in data.get("customers", []):
+            if customer["gid"] in by_gid:
+                self.customers[by_gid[customer["gid"]]] = customer
+            else:
+                by_gid[customer["gid"]] = len(self.customers)
+                self.customers.append(customer)
 
     def to_data(self) -> dict[str, Any]:
         """The world in the fixture file's shape."""
@@ -110,6 +133,7 @@ VENDOR = Vendor(
     credential=credential,
     error_body=error_body,
     new_world=InvisibleCollectorWorld.from_data,
+    complete_seed=complete_seed,
     handlers={
         "attributes_set": attributes_set,
         "attributes_get": attributes_get,

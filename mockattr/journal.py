@@ -1,0 +1,81 @@
+"""The journal: every request a vendor endpoint received, with what it answered."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+REDACTED_HEADERS = frozenset(["authorization", "x-authorization", "proxy-authorization", "cookie"])
+JOURNAL_LIMIT = 10_000
+"""Entries kept; the oldest go first (bounded memory on a long-running server)."""
+
+
+def redact(headers: Any) -> dict[str, str]:
+    """Request headers with credentials replaced by ``[redacted]``."""
+    return {name: "[redacted]" if name.lower() in REDACTED_HEADERS else value for name, value in headers.items()}
+
+
+def decode_body(raw: bytes | str | None) -> Any:
+    """A body as data: parsed JSON when it is JSON, else text, None when empty."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+
+
+@dataclass
+class JournalEntry:
+    """One request as the server saw and answered it."""
+
+    vendor: str
+    operation: str | None
+    """The operation id from the vendor's index; None for a path no operation serves."""
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    request_body: bytes | None
+    """As received; ``to_json`` decodes it."""
+    status: int = 0
+    response_body: bytes | None = None
+    violations: list[str] = field(default_factory=list)
+    """What in the request broke the contract (credential, JSON, schema); empty when nothing did."""
+    fault: bool = False
+    """True when the answer was an injected fault, not the mock's own."""
+    time: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as plain JSON data, bodies decoded (JSON when they are JSON, else text)."""
+        data = asdict(self)
+        data["request_body"] = decode_body(self.request_body)
+        data["response_body"] = decode_body(self.response_body)
+        return data
+
+
+class Journal:
+    """A bounded, thread-safe list of entries, oldest first."""
+
+    def __init__(self, limit: int = JOURNAL_LIMIT) -> None:
+        self._entries: deque[JournalEntry] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+
+    def add(self, entry: JournalEntry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self, vendor: str | None = None, operation: str | None = None) -> list[JournalEntry]:
+        """Entries, oldest first, optionally only one vendor's or one operation's."""
+        with self._lock:
+            found = list(self._entries)
+        return [e for e in found if (vendor is None or e.vendor == vendor)
+                and (operation is None or e.operation == operation)]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

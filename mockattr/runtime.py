@@ -1,0 +1,286 @@
+"""The running mock: vendors and their contracts, tenants' state, seeds, the journal and faults.
+
+Every vendor request goes the same way: a waiting fault answers first; otherwise authenticate, read and
+validate the body (and query) against the operation's schemas, run the handler under the tenant's lock,
+answer JSON. Each request is journaled with what in it broke the contract, if anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Iterable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from flask import Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from mockattr import VENDOR_IDS
+from mockattr.contract import Contract, Operation, check, data_dir, load_contract, violations
+from mockattr.errors import ApiError
+from mockattr.faults import Fault, FaultPlan
+from mockattr.journal import Journal, JournalEntry, redact
+from mockattr.jsonio import JSON, dump_json, json_response, parse_json
+from mockattr.store import TenantStore, fresh_copy
+from mockattr.vendor import Call, Vendor
+
+MAX_BODY_BYTES = 1024 * 1024
+"""Request bodies above 1 MiB answer 413 (the mock's choice, the same for every vendor)."""
+
+
+def read_limited_body() -> bytes:
+    """The request body, or RequestEntityTooLarge past MAX_BODY_BYTES, with or without Content-Length
+    (a chunked body is read up to one byte past the limit, never cut short silently)."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+    data = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(data) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+    return data
+
+
+class FixtureError(ValueError):
+    """Fixture or seed data that does not fit its vendor's ``fixture.json`` schema."""
+
+
+def load_vendor(vendor_id: str) -> Vendor:
+    """The ``VENDOR`` of ``mockattr.vendors.<vendor_id>``."""
+    if vendor_id not in VENDOR_IDS:
+        raise ValueError(f"unknown vendor {vendor_id!r}; known: {', '.join(VENDOR_IDS)}")
+    return importlib.import_module(f"mockattr.vendors.{vendor_id}").VENDOR
+
+
+def load_fixture(
+    vendor_id: str, contract: Contract, fixtures_dir: Path | None = None, vendor: Vendor | None = None
+) -> dict[str, Any]:
+    """``<fixtures_dir>/<vendor>.json``, or the embedded one when that folder has none; validated against
+    ``fixture.json`` and, given the ``vendor``, by building a world from it."""
+    path = fixtures_dir / f"{vendor_id}.json" if fixtures_dir else None
+    if path is None or not path.is_file():
+        path = data_dir("fixtures") / f"{vendor_id}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise FixtureError(f"{path}: not valid JSON: {err}") from err
+    violation = check(contract.validator("fixture.json"), data)
+    if violation:
+        raise FixtureError(f"{path}: {violation}")
+    if vendor is not None:
+        try:
+            vendor.new_world(fresh_copy(data), contract)
+        except ValueError as err:
+            raise FixtureError(f"{path}: {err}") from err
+    return data
+
+
+class Runtime:
+    """The served vendors, their contracts, the tenants' state, seeds, journal, faults and allow-list."""
+
+    def __init__(
+        self,
+        vendor_ids: Iterable[str],
+        *,
+        root_vendor: str | None = None,
+        fixtures_dir: Path | None = None,
+        api_keys: Iterable[str] | None = None,
+    ) -> None:
+        self.vendors: dict[str, Vendor] = {}
+        self.contracts: dict[str, Contract] = {}
+        self.fixtures: dict[str, dict[str, Any]] = {}
+        self.root_vendor = root_vendor
+        self.api_keys = frozenset(api_keys) if api_keys else None
+        for vendor_id in vendor_ids:
+            self.vendors[vendor_id] = load_vendor(vendor_id)
+            contract = self.contracts[vendor_id] = load_contract(vendor_id)
+            self.fixtures[vendor_id] = load_fixture(vendor_id, contract, fixtures_dir, self.vendors[vendor_id])
+        self.seeds: dict[str, list[dict[str, Any]]] = {vendor_id: [] for vendor_id in self.vendors}
+        self.store = TenantStore({vendor_id: self._seeder(vendor_id) for vendor_id in self.vendors})
+        self.journal = Journal()
+        self.faults = FaultPlan()
+        self.last_tenant: dict[str, str] = {}
+
+    # --- state ---------------------------------------------------------------------------------
+
+    def _seeder(self, vendor_id: str) -> Any:
+        return lambda: self.new_world(vendor_id)
+
+    def new_world(self, vendor_id: str) -> Any:
+        """A world for one new tenant: the vendor's fixtures, then the seeds added since the last reset."""
+        world = self.vendors[vendor_id].new_world(fresh_copy(self.fixtures[vendor_id]), self.contracts[vendor_id])
+        for data in self.seeds[vendor_id]:
+            world.merge(fresh_copy(data))
+        return world
+
+    def reset(self) -> None:
+        """Every tenant back to the fixtures; seeds, journal and pending faults dropped."""
+        self.seeds = {vendor_id: [] for vendor_id in self.vendors}
+        self.store.reset()
+        self.journal.clear()
+        self.faults.clear()
+        self.last_tenant.clear()
+
+    def seed(self, vendor_id: str, data: Any, credential: str | None = None) -> None:
+        """Add ``data`` (the fixture format; missing fields get defaults) to one tenant, or when
+        ``credential`` is None to every tenant, present and future, until the next reset."""
+        vendor, contract = self.vendors[vendor_id], self.contracts[vendor_id]
+        if not isinstance(data, dict):
+            raise FixtureError("seed data must be a JSON object in the fixture format")
+        data = vendor.complete_seed(fresh_copy(data))
+        violation = check(contract.validator("fixture.json"), data)
+        if violation:
+            raise FixtureError(f"seed for {vendor_id}: {violation}")
+        try:
+            self.new_world(vendor_id).merge(fresh_copy(data))  # a trial on a scratch world
+        except ValueError as err:
+            raise FixtureError(f"seed for {vendor_id}: {err}") from err
+        if credential is not None:
+            with self.store.world(vendor_id, credential) as world:
+                world.merge(data)
+            return
+        self.seeds[vendor_id].append(data)
+        self.store.each(vendor_id, lambda world: world.merge(fresh_copy(data)))
+
+    def state_json(self, vendor_id: str, credential: str | None) -> str:
+        """A tenant's world as JSON: ``credential``'s, else the last one a request used, else fresh fixtures."""
+        credential = credential or self.last_tenant.get(vendor_id)
+        if credential is None:
+            return dump_json(self.new_world(vendor_id).to_data())
+        with self.store.world(vendor_id, credential) as world:
+            return dump_json(world.to_data())
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def prefix(self, vendor_id: str) -> str:
+        """The URL path under which ``vendor_id`` is served: ``/<vendor id>``, or the root."""
+        return "" if vendor_id == self.root_vendor else f"/{vendor_id}"
+
+    def vendor_for_path(self, path: str) -> str | None:
+        """Which vendor a request path belongs to, if any (for error bodies of unrouted requests)."""
+        if path.startswith("/__mockattr/"):
+            return None
+        if self.root_vendor:
+            return self.root_vendor
+        first = path.lstrip("/").split("/", 1)[0]
+        return first if first in self.vendors else None
+
+    def credential(self, vendor_id: str, noted: list[str] | None = None) -> str:
+        """The current request's credential for ``vendor_id``, or the vendor's 401 (noted in ``noted``)."""
+        credential = self.vendors[vendor_id].credential(request)
+        problem = None
+        if not credential:
+            problem = "credential: missing or malformed"
+        elif self.api_keys is not None and credential not in self.api_keys:
+            problem = "credential: not one of the server's --api-key values"
+        if problem:
+            if noted is not None:
+                noted.append(problem)
+            raise self.contracts[vendor_id].error("unauthorized")
+        assert credential is not None
+        return credential
+
+    def _body(self, contract: Contract, operation: Operation, raw: bytes, noted: list[str]) -> Any:
+        """The request body, parsed and valid against the operation's request schema."""
+        assert operation.request is not None
+        if not raw.strip():
+            if operation.empty_body is not None:
+                return fresh_copy(operation.empty_body)
+            noted.append("body: empty, where the operation needs a JSON body")
+            raise contract.error("malformed_json")
+        try:
+            body = parse_json(raw)
+        except (ValueError, RecursionError) as err:
+            noted.append("body: not valid JSON")
+            raise contract.error("malformed_json") from err
+        found = violations(operation.request, body)
+        if found:
+            noted.extend(str(v) for v in found)
+            raise contract.violation_error(found[0])
+        return body
+
+    def _query(self, contract: Contract, operation: Operation, noted: list[str]) -> None:
+        """The query string (first value of each name) must fit the operation's query schema."""
+        assert operation.query is not None
+        found = violations(operation.query, request.args.to_dict())
+        if found:
+            noted.extend(f"query {v}" for v in found)
+            raise contract.violation_error(found[0])
+
+    def dispatch(self, vendor_id: str, operation_id: str, **params: str) -> Response:
+        """Serve one vendor operation and journal it."""
+        entry = self._entry(vendor_id, operation_id)
+        response = self._answer(vendor_id, operation_id, params, entry)
+        self._journal(entry, response)
+        return response
+
+    def _answer(self, vendor_id: str, operation_id: str, params: dict[str, str], entry: JournalEntry) -> Response:
+        contract = self.contracts[vendor_id]
+        operation = contract.operations[operation_id]
+        fault = self.faults.take(vendor_id, operation_id)
+        if fault is not None:
+            entry.fault = True
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.status is not None:
+                return self.fault_response(vendor_id, fault)
+        noted = entry.violations
+        try:
+            raw = read_limited_body()
+            entry.request_body = raw
+            credential = self.credential(vendor_id, noted)
+            body = self._body(contract, operation, raw, noted) if operation.request else None
+            if operation.query:
+                self._query(contract, operation, noted)
+            self.last_tenant[vendor_id] = credential
+            with self.store.world(vendor_id, credential) as world:
+                call = Call(contract=contract, world=world, params=params, body=body, query=request.args)
+                reply = self.vendors[vendor_id].handlers[operation_id](call)
+                payload = "" if reply.body is None else dump_json(reply.body)
+        except RequestEntityTooLarge:
+            noted.append("body: larger than 1 MiB")
+            return self.error_response(vendor_id, contract.error("too_large"))
+        except ApiError as err:
+            return self.error_response(vendor_id, err)
+        return Response(payload, reply.status, mimetype=JSON if payload else None)
+
+    def _entry(self, vendor_id: str, operation_id: str | None) -> JournalEntry:
+        return JournalEntry(
+            vendor=vendor_id, operation=operation_id, method=request.method, path=request.path,
+            query=request.query_string.decode("latin-1"), headers=redact(request.headers), request_body=None,
+        )
+
+    def _journal(self, entry: JournalEntry, response: Response) -> None:
+        entry.status = response.status_code
+        entry.response_body = response.get_data()
+        self.journal.add(entry)
+
+    def unrouted(self, vendor_id: str, name: str) -> Response:
+        """Answer (and journal) a request to a vendor path that no operation serves."""
+        entry = self._entry(vendor_id, None)
+        entry.violations.append(f"no operation of {vendor_id} serves {request.method} {request.path}")
+        response = self.error_response(vendor_id, self.contracts[vendor_id].error(name))
+        self._journal(entry, response)
+        return response
+
+    def fault_response(self, vendor_id: str, fault: Fault) -> Response:
+        """An injected error: the vendor's recorded body for that status (index.json ``faults``), or its
+        error body with the status's reason phrase; ``Retry-After`` when the fault asks for it."""
+        assert fault.status is not None
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        known = self.contracts[vendor_id].index.get("faults", {}).get(str(fault.status), {})
+        if "text" in known:
+            return Response(known["text"], fault.status, headers=headers, mimetype="text/plain")
+        try:
+            phrase = HTTPStatus(fault.status).phrase
+        except ValueError:
+            phrase = "Error"
+        err = ApiError(fault.status, known.get("message", phrase))
+        return json_response(self.vendors[vendor_id].error_body(err), fault.status, headers)
+
+    def error_response(self, vendor_id: str | None, err: ApiError) -> Response:
+        """``err`` in the vendor's error body (a plain ``{"error": ...}`` outside any vendor)."""
+        if vendor_id is None:
+            return json_response({"error": err.message}, err.status)
+        return json_response(self.vendors[vendor_id].error_body(err), err.status)
