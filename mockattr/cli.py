@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import click
+from flask import Flask
 
 from mockattr import VENDOR_IDS, __version__
 from mockattr.admin import ADMIN_PREFIX
 from mockattr.app import create_app, runtime_of
 from mockattr.runtime import FixtureError
 from mockattr.server import base_url, bind, serve_until_stopped, stop_on_sigterm
+from mockattr.tls import Certificates, generate
 
 
 @click.group()
@@ -30,18 +33,27 @@ def main() -> None:
               help="Accept only this credential (repeatable). Without it any non-empty key is accepted.")
 @click.option("--vendor", type=click.Choice(VENDOR_IDS),
               help="Serve only this vendor, at the root of host:port (for clients that drop a base-URL path).")
-def serve(host: str, port: int, fixtures_dir: Path | None, api_keys: tuple[str, ...], vendor: str | None) -> None:
+@click.option("--tls", is_flag=True,
+              help="Speak HTTPS with a certificate from a CA generated at start; prints the CA file to trust.")
+def serve(host: str, port: int, fixtures_dir: Path | None, api_keys: tuple[str, ...], vendor: str | None,
+          tls: bool) -> None:
     """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM.
 
-    Each credential is its own tenant, seeded from the fixtures on first use. Admin endpoints are under
-    /__mockattr/ (health, reset, state).
+    Each credential is its own tenant, seeded from the fixtures on first use. The admin API is under
+    /__mockattr/: health, reset, state, seed, requests (the journal) and faults.
     """
     try:
         app = create_app(root_vendor=vendor, fixtures_dir=fixtures_dir, api_keys=api_keys or None)
     except (FixtureError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err
+    with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
+        certificates = generate(Path(folder)) if tls else None
+        _serve(app, host, port, certificates)
+
+
+def _serve(app: Flask, host: str, port: int, certificates: Certificates | None) -> None:
     try:
-        server = bind(app, host, port)
+        server = bind(app, host, port, certificates.server_context() if certificates else None)
     except OSError as err:
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
     stop_on_sigterm(server)
@@ -50,6 +62,8 @@ def serve(host: str, port: int, fixtures_dir: Path | None, api_keys: tuple[str, 
     click.echo(f"mockattr {__version__} listening on {url}")
     for vendor_id in runtime.vendors:
         click.echo(f"  {vendor_id:<20} {url}{runtime.prefix(vendor_id) or '/'}")
+    if certificates:
+        click.echo(f"  {'CA certificate':<20} {certificates.ca_bundle}")
     click.echo(f"  {'admin':<20} {url}{ADMIN_PREFIX}/")
     sys.stdout.flush()
     serve_until_stopped(server)

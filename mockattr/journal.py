@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from mockattr.jsonio import parse_json
 
 REDACTED_HEADERS = frozenset(["authorization", "x-authorization", "proxy-authorization", "cookie"])
 JOURNAL_LIMIT = 10_000
@@ -24,8 +25,8 @@ def decode_body(raw: bytes | str | None) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return parse_json(raw)
+    except (ValueError, RecursionError):
         return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
 
 

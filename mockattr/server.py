@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import ssl
 import threading
 from dataclasses import dataclass
 
@@ -10,16 +11,19 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 
-def bind(app: Flask, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
+def bind(
+    app: Flask, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+) -> BaseWSGIServer:
     """A threaded server for ``app`` bound now; port 0 picks a free port (read it back, no race)."""
-    return make_server(host, port, app, threaded=True)
+    return make_server(host, port, app, threaded=True, ssl_context=ssl_context)
 
 
 def base_url(server: BaseWSGIServer) -> str:
-    """``http://host:port`` of a bound server."""
+    """``http(s)://host:port`` of a bound server."""
     host = server.server_address[0]
     host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{server.server_port}"
+    scheme = "https" if server.ssl_context else "http"
+    return f"{scheme}://{host}:{server.server_port}"
 
 
 @dataclass
@@ -41,9 +45,11 @@ class BackgroundServer:
         self.thread.join()
 
 
-def start_background(app: Flask, host: str = "127.0.0.1", port: int = 0) -> BackgroundServer:
+def start_background(
+    app: Flask, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+) -> BackgroundServer:
     """Bind ``app`` and serve it from a daemon thread."""
-    server = bind(app, host, port)
+    server = bind(app, host, port, ssl_context)
     thread = threading.Thread(target=server.serve_forever, name="mockattr-server", daemon=True)
     thread.start()
     return BackgroundServer(server, thread)

@@ -1,30 +1,17 @@
-"""A live mockattr server for the whole test session, reset before every test."""
+"""Our own tests use the plugin's session server (mockattr.pytest_plugin), reset before every test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import requests
 from support import VendorClient
 
-from mockattr.app import create_app
-from mockattr.server import BackgroundServer, start_background
-
-
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[BackgroundServer]:
-    server = start_background(create_app())
-    yield server
-    server.stop()
+from mockattr.pytest_plugin import MockattrHandle
 
 
 @pytest.fixture
-def server_url(live_server: BackgroundServer) -> str:
-    """Base URL of the shared server, with every tenant back to the fixtures."""
-    response = requests.post(f"{live_server.url}/__mockattr/reset", timeout=10)
-    assert response.status_code == 200
-    return live_server.url
+def server_url(mockattr: MockattrHandle) -> str:
+    """Base URL of the session's server, every tenant back to the fixtures."""
+    return mockattr.base_url
 
 
 @pytest.fixture

@@ -28,9 +28,8 @@ def start(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     assert process.stdout is not None
     urls: dict[str, str] = {}
     for line in process.stdout:
-        match = re.match(r"\s+(\S+)\s+(http://\S+)$", line)
-        if match:
-            urls[match[1]] = match[2].rstrip("/")
+        if line.startswith("  "):
+            urls[line[:22].strip()] = line[22:].strip().rstrip("/")
         if "admin" in urls:
             return process, urls
     raise AssertionError(f"serve printed no URLs: {process.stderr.read() if process.stderr else ''}")
@@ -51,6 +50,21 @@ def test_serve_prints_each_vendor_and_stops_cleanly_on_sigterm(served) -> None:
     assert response.status_code == 200
     process.send_signal(signal.SIGTERM)
     assert process.wait(10) == 0
+
+
+def test_serve_tls_prints_the_ca_to_trust() -> None:
+    process, urls = start("--tls")
+    try:
+        ca = urls.pop("CA certificate")
+        assert all(url.startswith("https://") for url in urls.values())
+        response = requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}", headers=basic("k"), verify=ca, timeout=5)
+        assert response.status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(f"{urls['admin']}/health", timeout=5)  # not trusted without the CA
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+    assert not Path(ca).exists(), "the generated CA goes with the server"
 
 
 def test_serve_stops_cleanly_on_ctrl_c(served) -> None:

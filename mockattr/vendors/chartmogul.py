@@ -107,8 +107,8 @@ def blank_customer(partial: Any) -> Any:
     number = zlib.crc32(str(partial.get("uuid")).encode()) % 100_000_000
     customer = {
         "id": number, "uuid": None, "data_source_uuid": "ds_00000000-0000-0000-0000-000000000000",
-        "data_source_uuids": ["ds_00000000-0000-0000-0000-000000000000"], "external_id": None,
-        "external_ids": [], "name": None, "email": None, "company": None, "city": None, "country": None,
+        "data_source_uuids": ["ds_00000000-0000-0000-0000-000000000000"], "external_id": "",
+        "external_ids": [], "name": "", "email": "", "company": "", "city": None, "country": None,
         "state": None, "zip": None, "lead_created_at": None, "free_trial_started_at": None,
         "customer-since": None, "status": "Active", "mrr": 0, "arr": 0, "billing-system-url": None,
         "chartmogul-url": f"https://app.chartmogul.com/#customers/{number}", "billing-system-type": "Custom",

@@ -1,0 +1,208 @@
+"""pytest plugin: a live mockattr per test session, fresh state per test, journal, faults, TLS.
+
+Installing mockattr registers it (entry point ``pytest11``). Fixtures:
+
+- ``mockattr_server`` (session): the running server (``.url``, ``.ca_bundle``).
+- ``mockattr`` (function): a ``mockattr.handle.Mockattr`` on it, every tenant back to the fixtures.
+
+Options: ``--mockattr-tls``, ``--mockattr-strict``, ``--mockattr-base-url URL``, ``--mockattr-report FILE``.
+Marker: ``@pytest.mark.mockattr(strict=True|False, expect_rejections=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockattr.handle import Mockattr
+
+COVERAGE_KEY = pytest.StashKey["Coverage"]()
+WORKER_OUTPUT = "mockattr_coverage"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockattr", "mockattr mock server")
+    group.addoption("--mockattr-tls", action="store_true",
+                    help="The session's mock server speaks HTTPS with a generated CA (mockattr.ca_bundle).")
+    group.addoption("--mockattr-strict", action="store_true",
+                    help="Fail a test whose code sent a request that broke the contract, unless it expects rejections.")
+    group.addoption("--mockattr-base-url", metavar="URL",
+                    help="Drive the mockattr server at URL (e.g. from `mockattr serve`) instead of starting one.")
+    group.addoption("--mockattr-report", metavar="FILE",
+                    help="Write which operations and documented error statuses the suite exercised, as JSON.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "mockattr(strict=None, expect_rejections=False): strict contract checking for this test "
+        "(True/False overrides --mockattr-strict); expect_rejections=True lets it send bad requests.",
+    )
+    config.stash[COVERAGE_KEY] = Coverage()
+
+
+# --- the server and the handle ----------------------------------------------------------------
+
+
+@dataclass
+class MockattrServer:
+    """The session's server: its base URL, its CA bundle (TLS only), and how to stop it."""
+
+    url: str
+    ca_bundle: str | None = None
+    stop: Any = None
+
+
+@pytest.fixture(scope="session")
+def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
+    """A mockattr serving every vendor for the whole session (or the one at ``--mockattr-base-url``)."""
+    external = pytestconfig.getoption("--mockattr-base-url")
+    if external:
+        Mockattr(external).health()  # fail early and clearly when nothing answers
+        yield MockattrServer(url=external.rstrip("/"))
+        return
+    from mockattr.app import create_app
+    from mockattr.server import start_background
+
+    context, ca_bundle, folder = None, None, None
+    if pytestconfig.getoption("--mockattr-tls"):
+        from mockattr.tls import generate
+
+        folder = tempfile.TemporaryDirectory(prefix="mockattr-tls-")
+        certificates = generate(Path(folder.name))
+        context, ca_bundle = certificates.server_context(), str(certificates.ca_bundle)
+    server = start_background(create_app(), ssl_context=context)
+    try:
+        yield MockattrServer(url=server.url, ca_bundle=ca_bundle, stop=server.stop)
+    finally:
+        server.stop()
+        if folder is not None:
+            folder.cleanup()
+
+
+class MockattrHandle(Mockattr):
+    """The ``mockattr`` fixture: a Mockattr handle that also knows whether its test expects rejections."""
+
+    expect_rejections: bool = False
+
+
+@pytest.fixture
+def mockattr(mockattr_server: MockattrServer, request: pytest.FixtureRequest) -> Iterator[MockattrHandle]:
+    """A handle on the session's server with every tenant back to the fixtures, no seeds, an empty
+    journal and no faults."""
+    handle = MockattrHandle(mockattr_server.url, mockattr_server.ca_bundle)
+    marker = request.node.get_closest_marker("mockattr")
+    handle.expect_rejections = bool(marker and marker.kwargs.get("expect_rejections"))
+    handle.reset()
+    yield handle
+    request.config.stash[COVERAGE_KEY].record(handle.requests())
+
+
+def _strict(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("mockattr")
+    if marker is not None and marker.kwargs.get("strict") is not None:
+        return bool(marker.kwargs["strict"])
+    return bool(item.config.getoption("--mockattr-strict"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Under strict mode, a test that passed fails when its code broke the contract."""
+    result = yield
+    handle = getattr(item, "funcargs", {}).get("mockattr")
+    if isinstance(handle, MockattrHandle) and _strict(item) and not handle.expect_rejections:
+        broken = [entry for entry in handle.requests() if entry.violations]
+        if broken:
+            lines = [f"{e.method} {e.path} -> {e.status}: {'; '.join(e.violations)}" for e in broken]
+            pytest.fail("mockattr strict: requests broke the contract:\n  " + "\n  ".join(lines), pytrace=False)
+    return result
+
+
+# --- what the suite exercised -----------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """Operations called and documented error statuses seen, per vendor."""
+
+    operations: dict[str, set[str]] = field(default_factory=dict)
+    statuses: dict[str, set[int]] = field(default_factory=dict)
+
+    def record(self, entries: list[Any]) -> None:
+        for entry in entries:
+            if entry.operation:
+                self.operations.setdefault(entry.vendor, set()).add(entry.operation)
+            if entry.status >= 400:
+                self.statuses.setdefault(entry.vendor, set()).add(entry.status)
+
+    def merge(self, data: dict[str, Any]) -> None:
+        for vendor, operations in data["operations"].items():
+            self.operations.setdefault(vendor, set()).update(operations)
+        for vendor, statuses in data["statuses"].items():
+            self.statuses.setdefault(vendor, set()).update(statuses)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"operations": {v: sorted(o) for v, o in self.operations.items()},
+                "statuses": {v: sorted(s) for v, s in self.statuses.items()}}
+
+    def report(self) -> dict[str, Any]:
+        """Per vendor: operations called / all, documented error statuses seen / all, and what is missing."""
+        from mockattr import VENDOR_IDS
+        from mockattr.contract import load_contract
+
+        vendors = {}
+        for vendor in VENDOR_IDS:
+            index = load_contract(vendor).index
+            operations = [op["id"] for op in index["operations"]]
+            documented = index["documented_error_statuses"]["statuses"]
+            called = self.operations.get(vendor, set())
+            seen = self.statuses.get(vendor, set())
+            vendors[vendor] = {
+                "operations_called": [op for op in operations if op in called],
+                "operations_not_called": [op for op in operations if op not in called],
+                "operations_total": len(operations),
+                "error_statuses_seen": [s for s in documented if s in seen],
+                "error_statuses_not_seen": [s for s in documented if s not in seen],
+                "error_statuses_total": len(documented),
+                "undocumented_statuses_seen": sorted(seen - set(documented)),
+            }
+        return vendors
+
+    def summary(self) -> str:
+        parts = [
+            f"{vendor} {len(r['operations_called'])}/{r['operations_total']} operations, "
+            f"{len(r['error_statuses_seen'])}/{r['error_statuses_total']} error statuses"
+            for vendor, r in self.report().items()
+        ]
+        return "mockattr: " + "; ".join(parts)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: hand the coverage to the controller
+        workeroutput[WORKER_OUTPUT] = session.config.stash[COVERAGE_KEY].to_json()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist controller: merge a finished worker's coverage."""
+    data = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
+    if data:
+        node.config.stash[COVERAGE_KEY].merge(data)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if hasattr(config, "workeroutput"):
+        return
+    coverage = config.stash[COVERAGE_KEY]
+    if coverage.operations or coverage.statuses:
+        terminalreporter.write_line(coverage.summary())
+    report_file = config.getoption("--mockattr-report")
+    if report_file:
+        Path(report_file).write_text(json.dumps(coverage.report(), indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,123 @@
+"""The pytest plugin as SDK suites use it: each run here is a separate pytest process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = str(Path(__file__).parent / "examples")
+EXAMPLE_COUNT = 6
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider", timeout=120)
+
+
+def test_examples_pass_over_tls_with_nothing_skipped(pytester: pytest.Pytester) -> None:
+    result = run(pytester, EXAMPLES, "--mockattr-tls")
+    result.assert_outcomes(passed=EXAMPLE_COUNT)
+
+
+def test_examples_pass_with_two_xdist_workers_each_on_its_own_server(pytester: pytest.Pytester) -> None:
+    report = pytester.path / "report.json"
+    result = run(pytester, EXAMPLES, "-n", "2", "--mockattr-tls", f"--mockattr-report={report}")
+    result.assert_outcomes(passed=EXAMPLE_COUNT)
+    result.stdout.fnmatch_lines(["mockattr: chartmogul */10 operations, */11 error statuses*"])
+    chartmogul = json.loads(report.read_text())["chartmogul"]
+    assert {"retrieve", "update", "customer_get"} <= set(chartmogul["operations_called"]), "workers' coverage merged"
+    assert 429 in chartmogul["error_statuses_seen"] and 403 in chartmogul["error_statuses_seen"]
+
+
+@pytest.fixture
+def served_url() -> Iterator[str]:
+    process = subprocess.Popen([sys.executable, "-m", "mockattr", "serve", "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    url = process.stdout.readline().split()[-1]
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def test_examples_drive_an_external_server(pytester: pytest.Pytester, served_url: str) -> None:
+    result = run(pytester, EXAMPLES, f"--mockattr-base-url={served_url}")
+    result.assert_outcomes(passed=EXAMPLE_COUNT - 1, skipped=1)  # no TLS there: the retry example skips
+
+
+LEAK_TESTS = '''
+import requests
+
+URL = "/v1/customers/cus_de305d54-75b4-431b-adb2-eb6b9e546012/attributes"
+
+def test_a_changes_state(mockattr):
+    mockattr.fail("chartmogul", "retrieve", 503, times=5)
+    mockattr.seed("chartmogul", {"attribute_definitions": {"leak": "String"}})
+    r = requests.put(mockattr.url("chartmogul") + URL + "/custom", json={"custom": {"salesRep": "X"}},
+                     auth=("k", ""))
+    assert r.status_code == 200
+
+def test_b_sees_the_fixtures_again(mockattr):
+    r = requests.get(mockattr.url("chartmogul") + URL, auth=("k", ""))
+    assert r.status_code == 200, "no fault left over"
+    assert r.json()["custom"]["salesRep"] == "Gabi"
+    assert "leak" not in mockattr.state("chartmogul")["attribute_definitions"]
+    assert [e.operation for e in mockattr.requests()] == ["retrieve"]
+'''
+
+
+def test_state_does_not_leak_between_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(LEAK_TESTS)
+    run(pytester).assert_outcomes(passed=2)
+
+
+BAD_REQUEST_TESTS = '''
+import pytest
+import requests
+
+URL = "/v1/customers/cus_de305d54-75b4-431b-adb2-eb6b9e546012/attributes/custom"
+
+def send_bad(mockattr):
+    return requests.put(mockattr.url("chartmogul") + URL, data="{", auth=("k", ""))
+
+def test_plain(mockattr):
+    assert send_bad(mockattr).status_code == 400
+
+@pytest.mark.mockattr(strict=False)
+def test_opted_out(mockattr):
+    assert send_bad(mockattr).status_code == 400
+
+@pytest.mark.mockattr(expect_rejections=True)
+def test_expects_it(mockattr):
+    assert send_bad(mockattr).status_code == 400
+
+def test_good(mockattr):
+    assert requests.get(mockattr.url("chartmogul") + URL[:-7], auth=("k", "")).status_code == 200
+'''
+
+
+def test_strict_option_fails_tests_that_broke_the_contract(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(BAD_REQUEST_TESTS)
+    run(pytester).assert_outcomes(passed=4)
+    strict = run(pytester, "--mockattr-strict")
+    strict.assert_outcomes(passed=3, failed=1)
+    strict.stdout.fnmatch_lines(["*FAILED*test_plain*"])
+    strict.stdout.fnmatch_lines(["*PUT /chartmogul/v1/customers/*/attributes/custom -> 400: body: not valid JSON*"])
+
+
+def test_summary_names_what_the_suite_never_touched(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(LEAK_TESTS)
+    report = pytester.path / "coverage.json"
+    result = run(pytester, f"--mockattr-report={report}")
+    result.stdout.fnmatch_lines([
+        "mockattr: chartmogul 2/10 operations, 0/11 error statuses; bunce 0/3 operations, 0/6 error statuses; "
+        "invisible_collector 0/4 operations, 0/4 error statuses"
+    ])
+    data = json.loads(report.read_text())
+    assert data["chartmogul"]["operations_called"] == ["update", "retrieve"]
+    assert data["chartmogul"]["error_statuses_seen"] == [], "the 503 planned in test_a never fired"
+    assert "add" in data["chartmogul"]["operations_not_called"]
