@@ -15,7 +15,7 @@ from mockattr.app import runtime_of
 from mockattr.errors import ApiError
 from mockattr.faults import Fault
 from mockattr.jsonio import JSON, json_response, parse_json
-from mockattr.runtime import FixtureError, Runtime, read_limited_body
+from mockattr.runtime import FixtureError, MalformedBody, Runtime, read_limited_body
 
 ADMIN_PREFIX = "/__mockattr"
 
@@ -68,6 +68,8 @@ def _json_body() -> object:
         return parse_json(read_limited_body() or b"null")
     except RequestEntityTooLarge as err:
         raise AdminError("the body is larger than 1 MiB", 413) from err
+    except MalformedBody as err:
+        raise AdminError(f"the body is {err}") from err
     except (ValueError, RecursionError) as err:
         raise AdminError("the body is not valid JSON") from err
 
@@ -76,8 +78,13 @@ def _json_body() -> object:
 def health() -> Response:
     """``{"status": "ok", "version", "vendors": {id: path prefix}}``."""
     runtime = _runtime()
-    return json_response({"status": "ok", "version": __version__,
-                          "vendors": {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors}})
+    return json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "vendors": {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors},
+        }
+    )
 
 
 @admin_blueprint.post("/reset")

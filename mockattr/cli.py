@@ -25,18 +25,39 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=12111, show_default=True, type=click.IntRange(0, 65535),
-              help="Port to listen on; 0 picks a free one.")
-@click.option("--fixtures", "fixtures_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of <vendor>.json files seeding new tenants; vendors without one use the embedded fixtures.")
-@click.option("--api-key", "api_keys", multiple=True, metavar="KEY",
-              help="Accept only this credential (repeatable). Without it any non-empty key is accepted.")
-@click.option("--vendor", type=click.Choice(VENDOR_IDS),
-              help="Serve only this vendor, at the root of host:port (for clients that drop a base-URL path).")
-@click.option("--tls", is_flag=True,
-              help="Speak HTTPS with a certificate from a CA generated at start; prints the CA file to trust.")
-def serve(host: str, port: int, fixtures_dir: Path | None, api_keys: tuple[str, ...], vendor: str | None,
-          tls: bool) -> None:
+@click.option(
+    "--port",
+    default=12111,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option(
+    "--fixtures",
+    "fixtures_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of <vendor>.json files seeding new tenants; vendors without one use the embedded fixtures.",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="KEY",
+    help="Accept only this credential (repeatable). Without it any non-empty key is accepted.",
+)
+@click.option(
+    "--vendor",
+    type=click.Choice(VENDOR_IDS),
+    help="Serve only this vendor, at the root of host:port (for clients that drop a base-URL path).",
+)
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Speak HTTPS with a certificate from a CA generated at start; prints the CA file to trust.",
+)
+def serve(
+    host: str, port: int, fixtures_dir: Path | None, api_keys: tuple[str, ...], vendor: str | None, tls: bool
+) -> None:
     """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM.
 
     Each credential is its own tenant, seeded from the fixtures on first use. The admin API is under

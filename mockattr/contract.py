@@ -153,12 +153,30 @@ def _violation(error: ValidationError) -> Violation:
         return Violation(_param(path + extra[:1]), "this field is not permitted")
     if "propertyNames" in error.absolute_schema_path:
         return Violation(_param(path), f"the key {json.dumps(error.instance)} is not allowed: {error.message}")
+    if error.validator in ("anyOf", "oneOf") and "description" in error.schema:
+        return Violation(_param(path), error.schema["description"])
+    if error.validator == "type":
+        expected = (
+            error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        )
+        if path or error.validator_value != "object":
+            return Violation(_param(path), f"must be of type {expected}, not {_json_type(error.instance)}")
     if error.validator == "pattern":
         expected = error.schema.get("description", f"the pattern {error.validator_value}")
         return Violation(_param(path), f"{json.dumps(error.instance)} is not in the expected format: {expected}")
     if not path and error.validator == "type":
         return Violation(None, error.message, wrong_root_type=True)
     return Violation(_param(path), error.message)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
 def _param(path: list[str | int]) -> str | None:
@@ -194,8 +212,7 @@ def load_contract(vendor: str, schema_root: Path | None = None) -> Contract:
             path=entry["path"],
             request=contract.validator(entry["request"]) if entry.get("request") else None,
             responses={
-                int(status): contract.validator(ref) if ref else None
-                for status, ref in entry["responses"].items()
+                int(status): contract.validator(ref) if ref else None for status, ref in entry["responses"].items()
             },
             query=contract.validator(entry["query"]) if entry.get("query") else None,
             empty_body=entry.get("empty_body"),

@@ -40,8 +40,9 @@ class Fault:
             raise ValueError("times must be a positive integer")
         if fault.retry_after is not None and (not _is_int(fault.retry_after) or fault.retry_after < 0):
             raise ValueError("retry_after must be a whole number of seconds")
-        if fault.delay is not None and (isinstance(fault.delay, bool) or not isinstance(fault.delay, (int, float))
-                                        or not 0 <= fault.delay <= 60):
+        if fault.delay is not None and (
+            isinstance(fault.delay, bool) or not isinstance(fault.delay, (int, float)) or not 0 <= fault.delay <= 60
+        ):
             raise ValueError("delay must be a number of seconds from 0 to 60")
         if fault.status is None and fault.delay is None:
             raise ValueError("a fault needs a status, a delay, or both")

@@ -50,13 +50,20 @@ class Mockattr:
         self._context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
         self._prefixes: dict[str, str] | None = None
 
-    def _call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None,
-              ok: tuple[int, ...] = (200, 201)) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        ok: tuple[int, ...] = (200, 201),
+    ) -> Any:
         query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
         url = f"{self.base_url}/__mockattr/{path}" + (f"?{query}" if query else "")
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
+        req = urllib.request.Request(
+            url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout, context=self._context) as response:
                 payload = response.read()
@@ -99,12 +106,25 @@ class Mockattr:
         answer = self._call("GET", "requests", {"vendor": vendor, "operation": operation})
         return [RecordedRequest(**entry) for entry in answer["requests"]]
 
-    def fail(self, vendor: str, operation: str | None, status: int | None = None, times: int = 1,
-             retry_after: int | None = None, delay: float | None = None) -> None:
+    def fail(
+        self,
+        vendor: str,
+        operation: str | None,
+        status: int | None = None,
+        times: int = 1,
+        retry_after: int | None = None,
+        delay: float | None = None,
+    ) -> None:
         """The next ``times`` calls of ``operation`` (None: any of the vendor's) wait ``delay`` seconds,
         then answer ``status`` with the vendor's error body (and ``Retry-After`` when given)."""
-        fault = {"vendor": vendor, "operation": operation, "status": status, "times": times,
-                 "retry_after": retry_after, "delay": delay}
+        fault = {
+            "vendor": vendor,
+            "operation": operation,
+            "status": status,
+            "times": times,
+            "retry_after": retry_after,
+            "delay": delay,
+        }
         self._call("POST", "faults", body=fault)
 
     def clear_faults(self) -> None:

@@ -13,6 +13,8 @@ from mockattr.jsonio import parse_json
 REDACTED_HEADERS = frozenset(["authorization", "x-authorization", "proxy-authorization", "cookie"])
 JOURNAL_LIMIT = 10_000
 """Entries kept; the oldest go first (bounded memory on a long-running server)."""
+JOURNAL_BYTES = 64 * 1024 * 1024
+"""Body bytes kept, all entries together; past it the oldest entries go first."""
 
 
 def redact(headers: Any) -> dict[str, str]:
@@ -59,24 +61,36 @@ class JournalEntry:
         return data
 
 
-class Journal:
-    """A bounded, thread-safe list of entries, oldest first."""
+def _size(entry: JournalEntry) -> int:
+    return len(entry.request_body or b"") + len(entry.response_body or b"")
 
-    def __init__(self, limit: int = JOURNAL_LIMIT) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=limit)
+
+class Journal:
+    """A thread-safe list of entries, oldest first, bounded in count and in body bytes."""
+
+    def __init__(self, limit: int = JOURNAL_LIMIT, byte_limit: int = JOURNAL_BYTES) -> None:
+        self._entries: deque[JournalEntry] = deque()
+        self._limit, self._byte_limit, self._bytes = limit, byte_limit, 0
         self._lock = threading.Lock()
 
     def add(self, entry: JournalEntry) -> None:
         with self._lock:
             self._entries.append(entry)
+            self._bytes += _size(entry)
+            while len(self._entries) > self._limit or (self._bytes > self._byte_limit and len(self._entries) > 1):
+                self._bytes -= _size(self._entries.popleft())
 
     def entries(self, vendor: str | None = None, operation: str | None = None) -> list[JournalEntry]:
         """Entries, oldest first, optionally only one vendor's or one operation's."""
         with self._lock:
             found = list(self._entries)
-        return [e for e in found if (vendor is None or e.vendor == vendor)
-                and (operation is None or e.operation == operation)]
+        return [
+            e
+            for e in found
+            if (vendor is None or e.vendor == vendor) and (operation is None or e.operation == operation)
+        ]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0

@@ -28,14 +28,31 @@ WORKER_OUTPUT = "mockattr_coverage"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mockattr", "mockattr mock server")
-    group.addoption("--mockattr-tls", action="store_true",
-                    help="The session's mock server speaks HTTPS with a generated CA (mockattr.ca_bundle).")
-    group.addoption("--mockattr-strict", action="store_true",
-                    help="Fail a test whose code sent a request that broke the contract, unless it expects rejections.")
-    group.addoption("--mockattr-base-url", metavar="URL",
-                    help="Drive the mockattr server at URL (e.g. from `mockattr serve`) instead of starting one.")
-    group.addoption("--mockattr-report", metavar="FILE",
-                    help="Write which operations and documented error statuses the suite exercised, as JSON.")
+    group.addoption(
+        "--mockattr-tls",
+        action="store_true",
+        help="The session's mock server speaks HTTPS with a generated CA (mockattr.ca_bundle).",
+    )
+    group.addoption(
+        "--mockattr-strict",
+        action="store_true",
+        help="Fail a test whose code sent a request that broke the contract, unless it expects rejections.",
+    )
+    group.addoption(
+        "--mockattr-base-url",
+        metavar="URL",
+        help="Drive the mockattr server at URL (e.g. from `mockattr serve`) instead of starting one.",
+    )
+    group.addoption(
+        "--mockattr-ca-bundle",
+        metavar="FILE",
+        help="With --mockattr-base-url: the CA file of a `mockattr serve --tls` (it prints it).",
+    )
+    group.addoption(
+        "--mockattr-report",
+        metavar="FILE",
+        help="Write which operations and documented error statuses the suite exercised, as JSON.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,8 +81,14 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
     """A mockattr serving every vendor for the whole session (or the one at ``--mockattr-base-url``)."""
     external = pytestconfig.getoption("--mockattr-base-url")
     if external:
-        Mockattr(external).health()  # fail early and clearly when nothing answers
-        yield MockattrServer(url=external.rstrip("/"))
+        if pytestconfig.getoption("--mockattr-tls"):
+            raise pytest.UsageError(
+                "--mockattr-tls starts a server: with --mockattr-base-url, start that one "
+                "with `mockattr serve --tls` and pass --mockattr-ca-bundle"
+            )
+        ca_bundle = pytestconfig.getoption("--mockattr-ca-bundle")
+        Mockattr(external, ca_bundle).health()  # fail early and clearly when nothing answers
+        yield MockattrServer(url=external.rstrip("/"), ca_bundle=ca_bundle)
         return
     from mockattr.app import create_app
     from mockattr.server import start_background
@@ -95,20 +118,27 @@ class MockattrHandle(Mockattr):
 @pytest.fixture
 def mockattr(mockattr_server: MockattrServer, request: pytest.FixtureRequest) -> Iterator[MockattrHandle]:
     """A handle on the session's server with every tenant back to the fixtures, no seeds, an empty
-    journal and no faults."""
+    journal and no faults; reset again after the test. A fixture that prepares state for a test should
+    depend on this one, not on ``mockattr_server``, so it runs after the reset."""
     handle = MockattrHandle(mockattr_server.url, mockattr_server.ca_bundle)
-    marker = request.node.get_closest_marker("mockattr")
-    handle.expect_rejections = bool(marker and marker.kwargs.get("expect_rejections"))
+    handle.expect_rejections = bool(_marker_option(request.node, "expect_rejections"))
     handle.reset()
     yield handle
     request.config.stash[COVERAGE_KEY].record(handle.requests())
+    handle.reset()
+
+
+def _marker_option(item: pytest.Item, name: str) -> Any:
+    """``name`` from the closest ``mockattr`` marker that sets it (function, then class, then module)."""
+    for marker in item.iter_markers("mockattr"):
+        if marker.kwargs.get(name) is not None:
+            return marker.kwargs[name]
+    return None
 
 
 def _strict(item: pytest.Item) -> bool:
-    marker = item.get_closest_marker("mockattr")
-    if marker is not None and marker.kwargs.get("strict") is not None:
-        return bool(marker.kwargs["strict"])
-    return bool(item.config.getoption("--mockattr-strict"))
+    strict = _marker_option(item, "strict")
+    return bool(item.config.getoption("--mockattr-strict") if strict is None else strict)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -148,8 +178,10 @@ class Coverage:
             self.statuses.setdefault(vendor, set()).update(statuses)
 
     def to_json(self) -> dict[str, Any]:
-        return {"operations": {v: sorted(o) for v, o in self.operations.items()},
-                "statuses": {v: sorted(s) for v, s in self.statuses.items()}}
+        return {
+            "operations": {v: sorted(o) for v, o in self.operations.items()},
+            "statuses": {v: sorted(s) for v, s in self.statuses.items()},
+        }
 
     def report(self) -> dict[str, Any]:
         """Per vendor: operations called / all, documented error statuses seen / all, and what is missing."""

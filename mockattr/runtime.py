@@ -31,12 +31,20 @@ MAX_BODY_BYTES = 1024 * 1024
 """Request bodies above 1 MiB answer 413 (the mock's choice, the same for every vendor)."""
 
 
+class MalformedBody(ValueError):
+    """A body that cannot be read as sent (e.g. broken chunked encoding)."""
+
+
 def read_limited_body() -> bytes:
     """The request body, or RequestEntityTooLarge past MAX_BODY_BYTES, with or without Content-Length
-    (a chunked body is read up to one byte past the limit, never cut short silently)."""
+    (a chunked body is read up to one byte past the limit, never cut short silently); MalformedBody when
+    the transfer encoding is broken."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise RequestEntityTooLarge()
-    data = request.stream.read(MAX_BODY_BYTES + 1)
+    try:
+        data = request.stream.read(MAX_BODY_BYTES + 1)
+    except (ValueError, OSError) as err:
+        raise MalformedBody(f"unreadable ({err})") from err
     if len(data) > MAX_BODY_BYTES:
         raise RequestEntityTooLarge()
     return data
@@ -101,6 +109,8 @@ class Runtime:
         self.journal = Journal()
         self.faults = FaultPlan()
         self.last_tenant: dict[str, str] = {}
+        self.generation = 0
+        """Counts resets: a request delayed across one must not touch the state or journal after it."""
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -117,6 +127,7 @@ class Runtime:
     def reset(self) -> None:
         """Every tenant back to the fixtures; seeds, journal and pending faults dropped."""
         self.seeds = {vendor_id: [] for vendor_id in self.vendors}
+        self.generation += 1
         self.store.reset()
         self.journal.clear()
         self.faults.clear()
@@ -209,46 +220,82 @@ class Runtime:
             raise contract.violation_error(found[0])
 
     def dispatch(self, vendor_id: str, operation_id: str, **params: str) -> Response:
-        """Serve one vendor operation and journal it."""
+        """Serve one vendor operation and journal it (unless a reset came while it was delayed)."""
+        generation = self.generation
         entry = self._entry(vendor_id, operation_id)
-        response = self._answer(vendor_id, operation_id, params, entry)
-        self._journal(entry, response)
+        response = self._answer(vendor_id, operation_id, params, entry, generation)
+        if self.generation == generation:
+            self._journal(entry, response)
         return response
 
-    def _answer(self, vendor_id: str, operation_id: str, params: dict[str, str], entry: JournalEntry) -> Response:
+    def _inspect(self, vendor_id: str, operation: Operation, entry: JournalEntry) -> tuple[str, Any]:
+        """Read the request and check it against the contract: (credential, body), or the vendor's error.
+        What breaks the contract is noted in the journal entry."""
         contract = self.contracts[vendor_id]
-        operation = contract.operations[operation_id]
-        fault = self.faults.take(vendor_id, operation_id)
-        if fault is not None:
-            entry.fault = True
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.status is not None:
-                return self.fault_response(vendor_id, fault)
         noted = entry.violations
         try:
-            raw = read_limited_body()
-            entry.request_body = raw
+            raw = entry.request_body = read_limited_body()
+        except RequestEntityTooLarge as err:
+            noted.append("body: larger than 1 MiB")
+            raise contract.error("too_large") from err
+        except MalformedBody as err:
+            noted.append(f"body: {err}")
+            raise contract.error("malformed_json") from err
+        problem, credential, body = None, "", None
+        try:
             credential = self.credential(vendor_id, noted)
+        except ApiError as err:  # the 401 answers, but the body is checked too, for the journal
+            problem = err
+        try:
             body = self._body(contract, operation, raw, noted) if operation.request else None
             if operation.query:
                 self._query(contract, operation, noted)
-            self.last_tenant[vendor_id] = credential
+        except ApiError as err:
+            problem = problem or err
+        if problem is not None:
+            raise problem
+        return credential, body
+
+    def _answer(
+        self, vendor_id: str, operation_id: str, params: dict[str, str], entry: JournalEntry, generation: int
+    ) -> Response:
+        contract = self.contracts[vendor_id]
+        operation = contract.operations[operation_id]
+        fault = self.faults.take(vendor_id, operation_id)
+        try:
+            credential, body = self._inspect(vendor_id, operation, entry)
+            problem = None
+        except ApiError as err:
+            problem = err
+        if fault is not None:  # the request was read and checked all the same, for the journal
+            entry.fault = True
+            if fault.delay:
+                time.sleep(fault.delay)
+            if self.generation != generation:
+                return self.error_response(vendor_id, ApiError(503, "mockattr was reset while this request waited"))
+            if fault.status is not None:
+                return self.fault_response(vendor_id, fault)
+        if problem is not None:
+            return self.error_response(vendor_id, problem)
+        self.last_tenant[vendor_id] = credential
+        try:
             with self.store.world(vendor_id, credential) as world:
                 call = Call(contract=contract, world=world, params=params, body=body, query=request.args)
                 reply = self.vendors[vendor_id].handlers[operation_id](call)
                 payload = "" if reply.body is None else dump_json(reply.body)
-        except RequestEntityTooLarge:
-            noted.append("body: larger than 1 MiB")
-            return self.error_response(vendor_id, contract.error("too_large"))
         except ApiError as err:
             return self.error_response(vendor_id, err)
         return Response(payload, reply.status, mimetype=JSON if payload else None)
 
     def _entry(self, vendor_id: str, operation_id: str | None) -> JournalEntry:
         return JournalEntry(
-            vendor=vendor_id, operation=operation_id, method=request.method, path=request.path,
-            query=request.query_string.decode("latin-1"), headers=redact(request.headers), request_body=None,
+            vendor=vendor_id,
+            operation=operation_id,
+            method=request.method,
+            path=request.path,
+            query=request.query_string.decode("latin-1"),
+            headers=redact(request.headers),
+            request_body=None,
         )
 
     def _journal(self, entry: JournalEntry, response: Response) -> None:

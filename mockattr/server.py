@@ -6,16 +6,43 @@ import signal
 import ssl
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, make_server
+
+HANDSHAKE_TIMEOUT = 10.0
+"""Seconds a client gets to finish the TLS handshake."""
+
+
+class TLSServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, with the TLS handshake in each connection's own thread (werkzeug's
+    own does it in the accept loop, where one silent client stops every other)."""
+
+    def __init__(self, host: str, port: int, app: Flask, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(host, port, app)
+        self.ssl_context = ssl_context  # werkzeug reads it for the https scheme
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            secure = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        secure.settimeout(None)
+        try:
+            super().finish_request(secure, client_address)
+        finally:
+            secure.close()
 
 
 def bind(
     app: Flask, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
 ) -> BaseWSGIServer:
     """A threaded server for ``app`` bound now; port 0 picks a free port (read it back, no race)."""
-    return make_server(host, port, app, threaded=True, ssl_context=ssl_context)
+    if ssl_context is not None:
+        return TLSServer(host, port, app, ssl_context)
+    return make_server(host, port, app, threaded=True)
 
 
 def base_url(server: BaseWSGIServer) -> str:

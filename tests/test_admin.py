@@ -23,7 +23,7 @@ def test_journal_records_what_was_sent_and_answered(mockattr: MockattrHandle, ch
     assert ok.path == f"/chartmogul/v1/customers/{ADAM}/attributes/custom"
     assert ok.request_body == {"custom": {"age": 9}} and ok.response_body["custom"]["age"] == 9
     assert ok.headers["Authorization"] == "[redacted]"
-    assert bad.status == 400 and bad.violations == ["custom: ['age'] is not of type 'object'"]
+    assert bad.status == 400 and bad.violations == ["custom: must be of type object, not array"]
     assert unauthorised.status == 401 and unauthorised.violations == ["credential: missing or malformed"]
     assert [e.operation for e in mockattr.requests(operation="retrieve")] == ["retrieve"]
     assert mockattr.requests("bunce") == []
@@ -44,7 +44,7 @@ def test_journal_can_be_cleared(mockattr: MockattrHandle, chartmogul: VendorClie
 
 def test_fault_answers_times_then_the_mock_again(mockattr: MockattrHandle, bunce: VendorClient) -> None:
     mockattr.fail("bunce", "attribute_list", 429, times=2, retry_after=3)
-    first, second, third = (bunce.call("attribute_list") for _ in range(3))
+    first, second, third = (bunce.call("attribute_list", fault=True) for _ in range(3))
     assert first.status_code == second.status_code == 429
     assert first.headers["Retry-After"] == "3"
     assert first.json() == {"success": False, "message": "Too Many Attempts."}
@@ -54,8 +54,9 @@ def test_fault_answers_times_then_the_mock_again(mockattr: MockattrHandle, bunce
 
 def test_fault_for_any_operation_of_a_vendor(mockattr: MockattrHandle, invisible_collector: VendorClient) -> None:
     mockattr.fail("invisible_collector", None, 502)
-    response = invisible_collector.session.get(invisible_collector.url("customer_get", id="x"),
-                                               headers=invisible_collector.headers())
+    response = invisible_collector.session.get(
+        invisible_collector.url("customer_get", id="x"), headers=invisible_collector.headers()
+    )
     assert response.status_code == 502 and response.json() == {"code": 502, "message": "Bad Gateway"}
 
 
@@ -95,12 +96,17 @@ def test_bad_faults_are_400(mockattr: MockattrHandle, fault: object) -> None:
     assert requests.get(mockattr.base_url + "/__mockattr/faults", timeout=5).json() == {"faults": []}
 
 
-def test_seed_completes_a_partial_customer_for_every_tenant(mockattr: MockattrHandle,
-                                                             chartmogul: VendorClient) -> None:
+def test_seed_completes_a_partial_customer_for_every_tenant(mockattr: MockattrHandle, chartmogul: VendorClient) -> None:
     chartmogul.call("retrieve", key="early-tenant", uuid=ADAM)  # a tenant that exists before the seed
-    mockattr.seed("chartmogul", {"attribute_definitions": {"tier": "Integer"},
-                                 "customers": [{"uuid": "cus_new", "city": "Porto", "attributes": {
-                                     "custom": {"tier": "3"}, "tags": ["seeded"]}}]})
+    mockattr.seed(
+        "chartmogul",
+        {
+            "attribute_definitions": {"tier": "Integer"},
+            "customers": [
+                {"uuid": "cus_new", "city": "Porto", "attributes": {"custom": {"tier": "3"}, "tags": ["seeded"]}}
+            ],
+        },
+    )
     for key in ("early-tenant", "later-tenant"):
         customer = chartmogul.call("customer_get", key=key, uuid="cus_new").json()
         assert customer["address"]["city"] == "Porto" and customer["attributes"]["custom"] == {"tier": 3}
@@ -108,8 +114,11 @@ def test_seed_completes_a_partial_customer_for_every_tenant(mockattr: MockattrHa
 
 
 def test_seed_for_one_tenant(mockattr: MockattrHandle, invisible_collector: VendorClient) -> None:
-    mockattr.seed("invisible_collector", {"customers": [{"name": "Solo", "vatNumber": "1", "country": "PT",
-                                                         "externalId": "solo"}]}, key="alice")
+    mockattr.seed(
+        "invisible_collector",
+        {"customers": [{"name": "Solo", "vatNumber": "1", "country": "PT", "externalId": "solo"}]},
+        key="alice",
+    )
     assert invisible_collector.call("customer_get", key="alice", id="solo").status_code == 200
     assert invisible_collector.call("customer_get", key="bob", id="solo").status_code == 404
 
@@ -119,14 +128,18 @@ def test_seed_for_one_tenant(mockattr: MockattrHandle, invisible_collector: Vend
     [
         ("chartmogul", {"customers": [{"uuid": "cus_x", "attributes": {"custom": {"undefined": 1}}}]}, "undefined"),
         ("chartmogul", {"attribute_definitions": {"a": "Text"}}, "attribute_definitions.a"),
-        ("bunce", {"customers": [{"customer_id": "1", "attributes": {
-            "3b1f2a4c-8d9e-4f10-a2b3-c4d5e6f7a8b9": "yesterday"}}]}, "timestamp"),
+        (
+            "bunce",
+            {"customers": [{"customer_id": "1", "attributes": {"3b1f2a4c-8d9e-4f10-a2b3-c4d5e6f7a8b9": "yesterday"}}]},
+            "timestamp",
+        ),
         ("invisible_collector", {"customers": [{"name": "No VAT", "country": "PT"}]}, "vatNumber"),
         ("bunce", ["not an object"], "JSON object"),
     ],
 )
-def test_bad_seeds_are_refused_and_change_nothing(mockattr: MockattrHandle, vendor: str, data: object,
-                                                  says: str) -> None:
+def test_bad_seeds_are_refused_and_change_nothing(
+    mockattr: MockattrHandle, vendor: str, data: object, says: str
+) -> None:
     before = mockattr.state(vendor)
     with pytest.raises(AdminError, match=says):
         mockattr.seed(vendor, data)  # type: ignore[arg-type]
@@ -137,3 +150,39 @@ def test_handle_url_names_the_served_vendors(mockattr: MockattrHandle) -> None:
     assert mockattr.url("bunce") == mockattr.base_url + "/bunce"
     with pytest.raises(ValueError, match="not 'stripe'"):
         mockattr.url("stripe")
+
+
+def test_the_journal_is_bounded_in_entries_and_bytes() -> None:
+    from mockattr.journal import Journal, JournalEntry
+
+    journal = Journal(limit=5, byte_limit=100)
+    for n in range(10):
+        journal.add(JournalEntry("bunce", "set_values", "POST", "/", "", {}, b"x" * 30, response_body=str(n).encode()))
+    kept = journal.entries()
+    assert [e.response_body for e in kept] == [b"7", b"8", b"9"], "oldest dropped first, within 100 bytes"
+
+
+def test_a_faulted_request_is_still_read_and_checked(mockattr: MockattrHandle, chartmogul: VendorClient) -> None:
+    mockattr.fail("chartmogul", "update", 503)
+    response = chartmogul.call("update", {"custom": ["x"]}, headers={"Authorization": ""}, fault=True, uuid=ADAM)
+    assert response.status_code == 503
+    [entry] = mockattr.requests("chartmogul")
+    assert entry.fault and entry.request_body == {"custom": ["x"]}
+    assert entry.violations == ["credential: missing or malformed", "custom: must be of type object, not array"]
+
+
+def test_seeds_may_not_break_the_worlds_rules(mockattr: MockattrHandle) -> None:
+    with pytest.raises(AdminError, match="custom.age"):  # age already holds 8 on a fixture customer
+        mockattr.seed("chartmogul", {"attribute_definitions": {"age": "Boolean"}})
+    with pytest.raises(AdminError, match="numeric"):  # 290000 holds a timestamp under this attribute
+        mockattr.seed(
+            "bunce",
+            {"attributes": [{"id": "3b1f2a4c-8d9e-4f10-a2b3-c4d5e6f7a8b9", "name": "n", "data_type": "numeric"}]},
+        )
+    with pytest.raises(AdminError, match="customer_id or an email"):
+        mockattr.seed("bunce", {"customers": [{}]})
+    with pytest.raises(AdminError, match="100001"):
+        mockattr.seed(
+            "invisible_collector",
+            {"customers": [{"name": "n", "vatNumber": "v", "country": "PT", "externalId": "100001"}]},
+        )

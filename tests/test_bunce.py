@@ -33,9 +33,16 @@ def test_documented_rows_create_and_update_customers(bunce: VendorClient) -> Non
     rows = [
         {"id": JOB_TITLE, "customer_email": "verynewcustomer@gmail.com", "value": "Developer"},
         {"id": JOB_TITLE, "customer_id": "new_id_100", "value": "Developer"},
-        {"id": JOB_TITLE, "value": "Product Manager", "customer": {
-            "customer_id": "290000", "first_name": "Dami Edited", "last_name": "Robert Edited",
-            "devices": [{"device_type": "ios", "device_token": "111118766834283"}]}},
+        {
+            "id": JOB_TITLE,
+            "value": "Product Manager",
+            "customer": {
+                "customer_id": "290000",
+                "first_name": "Dami Edited",
+                "last_name": "Robert Edited",
+                "devices": [{"device_type": "ios", "device_token": "111118766834283"}],
+            },
+        },
     ]
     response = bunce.call("set_values", {"attributes": rows})
     body = response.json()
@@ -45,8 +52,11 @@ def test_documented_rows_create_and_update_customers(bunce: VendorClient) -> Non
     assert customer(bunce, email="verynewcustomer@gmail.com")["attributes"] == {JOB_TITLE: "Developer"}
     assert customer(bunce, "new_id_100")["attributes"] == {JOB_TITLE: "Developer"}
     edited = customer(bunce, "290000")
-    assert (edited["first_name"], edited["last_name"], edited["email"]) == ("Dami Edited", "Robert Edited",
-                                                                            "mfon9000@gmail.com")
+    assert (edited["first_name"], edited["last_name"], edited["email"]) == (
+        "Dami Edited",
+        "Robert Edited",
+        "mfon9000@gmail.com",
+    )
     assert edited["devices"] == [{"device_type": "ios", "device_token": "111118766834283"}]
     assert edited["attributes"][JOB_TITLE] == "Product Manager"
 
@@ -70,7 +80,9 @@ def test_mixed_rows_save_exactly_the_good_ones(bunce: VendorClient) -> None:
         "5": TIMESTAMP_ERROR,
     }
     assert customer(bunce, "290000")["attributes"] == {
-        JOB_TITLE: "CTO", LIFETIME_VALUE: "1250.50", LAST_SEEN: "2024-01-01T09:00:00Z",
+        JOB_TITLE: "CTO",
+        LIFETIME_VALUE: "1250.50",
+        LAST_SEEN: "2024-01-01T09:00:00Z",
     }
     assert customer(bunce, email="someone.new@example.com")["attributes"] == {LAST_SEEN: "2024-02-29T10:00:00Z"}
 
@@ -80,10 +92,17 @@ def test_a_customer_object_merges_devices_by_token(bunce: VendorClient) -> None:
         return {"id": JOB_TITLE, "value": "x", "customer": {"customer_id": "290000", "devices": devices}}
 
     bunce.call("set_values", {"attributes": [row([{"device_type": "ios", "device_token": "a"}])]})
-    bunce.call("set_values", {"attributes": [row([{"device_type": "android", "device_token": "a"},
-                                                  {"device_type": "ios", "device_token": "b"}])]})
+    bunce.call(
+        "set_values",
+        {
+            "attributes": [
+                row([{"device_type": "android", "device_token": "a"}, {"device_type": "ios", "device_token": "b"}])
+            ]
+        },
+    )
     assert customer(bunce, "290000")["devices"] == [
-        {"device_type": "android", "device_token": "a"}, {"device_type": "ios", "device_token": "b"},
+        {"device_type": "android", "device_token": "a"},
+        {"device_type": "ios", "device_token": "b"},
     ]
 
 
@@ -134,8 +153,9 @@ def test_create_an_attribute_then_set_it(bunce: VendorClient) -> None:
     assert created.status_code == 201
     attribute = created.json()["data"]
     assert attribute["name"] == "plan" and attribute["data_type"] == "numeric"
-    data = bunce.call("set_values", {"attributes": [{"id": attribute["id"], "customer_id": "290000",
-                                                     "value": "3"}]}).json()["data"]
+    data = bunce.call(
+        "set_values", {"attributes": [{"id": attribute["id"], "customer_id": "290000", "value": "3"}]}
+    ).json()["data"]
     assert data["errors"] == {} and customer(bunce, "290000")["attributes"][attribute["id"]] == "3"
     listed = bunce.call("attribute_list", headers={}).json()["data"]
     assert attribute in listed
@@ -175,3 +195,44 @@ def test_bad_list_parameters_are_422(bunce: VendorClient, params: dict) -> None:
     response = bunce.session.get(bunce.url("attribute_list"), params=params, headers=bunce.headers())
     assert_bunce_error(response, 422)
     bunce.assert_conforms("attribute_list", response)
+
+
+def test_an_id_and_email_of_two_customers_is_a_row_error(bunce: VendorClient) -> None:
+    bunce.call(
+        "set_values",
+        {"attributes": [{"id": JOB_TITLE, "value": "x", "customer": {"customer_id": "B1", "email": "b@x.io"}}]},
+    )
+    before = bunce.state()
+    rows = [
+        {"id": JOB_TITLE, "value": "y", "customer": {"customer_id": "290000", "email": "b@x.io"}},
+        {"id": JOB_TITLE, "value": "z", "customer": {"customer_id": "NEW", "email": "mfon9000@gmail.com"}},
+    ]
+    data = bunce.call("set_values", {"attributes": rows}).json()["data"]
+    assert data["saved"] == [] and set(data["errors"]) == {"0", "1"}
+    assert "two different customers" in data["errors"]["0"]
+    assert bunce.state() == before
+
+
+def test_an_email_identifies_one_customer_across_rows(bunce: VendorClient) -> None:
+    rows = [
+        {"id": JOB_TITLE, "customer_email": "d@x.io", "value": "1"},
+        {"id": JOB_TITLE, "customer_id": "D", "value": "2"},
+        {"id": JOB_TITLE, "value": "3", "customer": {"customer_id": "D", "email": "d@x.io"}},
+    ]
+    data = bunce.call("set_values", {"attributes": rows}).json()["data"]
+    assert [e["row"] for e in data["saved"]] == [0, 1] and set(data["errors"]) == {"2"}
+    assert len([c for c in bunce.state()["customers"] if c["email"] == "d@x.io"]) == 1, "e-mails stay unique"
+
+
+def test_attribute_ids_match_in_any_case(bunce: VendorClient) -> None:
+    data = bunce.call(
+        "set_values", {"attributes": [{"id": JOB_TITLE.upper(), "customer_id": "290000", "value": "CEO"}]}
+    ).json()["data"]
+    assert data["errors"] == {} and customer(bunce, "290000")["attributes"][JOB_TITLE] == "CEO"
+
+
+def test_every_422_names_its_details(bunce: VendorClient) -> None:
+    body = assert_bunce_error(bunce.call("set_values", raw=b"{", headers={"Content-Type": "application/json"}), 422)
+    assert body["errors"] == {"body": [body["message"]]}
+    body = assert_bunce_error(bunce.call("set_values", {"attributes": [{"id": JOB_TITLE, "value": "x"}]}), 422)
+    assert "exactly one of customer_id, customer_email or customer" in body["message"]

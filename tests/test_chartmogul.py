@@ -59,8 +59,7 @@ def test_add_with_another_type_for_an_existing_key_is_400(chartmogul: VendorClie
 )
 def test_add_rejects_what_the_contract_rejects(chartmogul: VendorClient, item: dict, param: str) -> None:
     before = chartmogul.state()
-    response = chartmogul.call("add", {"custom": [{"type": "String", "key": "fine", "value": "ok"}, item]},
-                               uuid=ADAM)
+    response = chartmogul.call("add", {"custom": [{"type": "String", "key": "fine", "value": "ok"}, item]}, uuid=ADAM)
     assert_error(response, 400, param=param.replace("[0]", "[1]"))
     assert chartmogul.state() == before, "a rejected request changes nothing, not even its valid items"
 
@@ -85,7 +84,7 @@ def test_add_by_unknown_email_is_the_recorded_404(chartmogul: VendorClient) -> N
     response = chartmogul.call("add_by_email", body)
     assert response.json() == {
         "code": 404,
-        "message": "Can't find any customers with email: \"no@email.com\"",
+        "message": 'Can\'t find any customers with email: "no@email.com"',
         "param": "email",
     }
     assert "seats" not in chartmogul.state()["attribute_definitions"]
@@ -352,8 +351,11 @@ def test_chunked_body_over_one_mebibyte_is_413_not_cut(chartmogul: VendorClient)
         for _ in range(3):
             yield b" " * (1024 * 1024)
 
-    response = chartmogul.session.put(chartmogul.url("update", uuid=ADAM), data=chunks(),
-                                      headers={**chartmogul.headers(), "Content-Type": "application/json"})
+    response = chartmogul.session.put(
+        chartmogul.url("update", uuid=ADAM),
+        data=chunks(),
+        headers={**chartmogul.headers(), "Content-Type": "application/json"},
+    )
     assert "Content-Length" not in response.request.headers
     assert_error(response, 413, param=None)
     assert chartmogul.state() == before
@@ -375,6 +377,7 @@ def test_unknown_route_and_method_answer_in_chartmogul_error_body(chartmogul: Ve
 
 
 def test_header_names_in_any_case(chartmogul: VendorClient) -> None:
-    response = chartmogul.call("update", raw=b'{"custom": {"age": 3}}',
-                               headers={"content-type": "application/json"}, uuid=ADAM)
+    response = chartmogul.call(
+        "update", raw=b'{"custom": {"age": 3}}', headers={"content-type": "application/json"}, uuid=ADAM
+    )
     assert response.json()["custom"]["age"] == 3

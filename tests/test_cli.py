@@ -23,7 +23,9 @@ def start(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """Start ``mockattr serve --port 0 ARGS`` and read the URLs it prints."""
     process = subprocess.Popen(
         [sys.executable, "-m", "mockattr", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     urls: dict[str, str] = {}
@@ -90,8 +92,12 @@ def test_vendor_option_serves_one_vendor_at_the_root(vendor: str) -> None:
         response = requests.get(root + ROOT_PATHS[vendor], headers=AUTH_HEADERS[vendor]("k"), timeout=5)
         assert response.status_code == 200, response.text
         assert requests.get(f"{root}/__mockattr/health", timeout=5).status_code == 200
-        assert requests.get(f"{root}/{vendor}{ROOT_PATHS[vendor]}", headers=AUTH_HEADERS[vendor]("k"),
-                            timeout=5).status_code == 404, "the prefixed path is not served too"
+        assert (
+            requests.get(
+                f"{root}/{vendor}{ROOT_PATHS[vendor]}", headers=AUTH_HEADERS[vendor]("k"), timeout=5
+            ).status_code
+            == 404
+        ), "the prefixed path is not served too"
     finally:
         process.terminate()
         assert process.wait(10) == 0
@@ -116,7 +122,9 @@ def test_a_broken_fixture_is_a_clear_error_at_start(tmp_path: Path) -> None:
     (tmp_path / "chartmogul.json").write_text('{"attribute_definitions": {}, "customers": "none"}')
     result = subprocess.run(
         [sys.executable, "-m", "mockattr", "serve", "--port", "0", "--fixtures", str(tmp_path)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode != 0
     assert "chartmogul.json" in result.stderr and "customers" in result.stderr
@@ -132,7 +140,9 @@ def test_a_fixture_value_that_contradicts_its_definition_is_a_clear_error(tmp_pa
     (tmp_path / "chartmogul.json").write_text(json.dumps(data))
     result = subprocess.run(
         [sys.executable, "-m", "mockattr", "serve", "--port", "0", "--fixtures", str(tmp_path)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode != 0
     assert "chartmogul.json" in result.stderr and "custom.age" in result.stderr
@@ -151,7 +161,8 @@ def test_api_key_option(tmp_path: Path) -> None:
 
 
 def test_help_lists_the_options() -> None:
-    result = subprocess.run([sys.executable, "-m", "mockattr", "serve", "--help"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "mockattr", "serve", "--help"], capture_output=True, text=True, timeout=30
+    )
     for option in ("--host", "--port", "--fixtures", "--api-key", "--vendor"):
         assert option in result.stdout

@@ -12,8 +12,17 @@ from mockattr.contract import SCHEMA_BASE_URI, data_dir, load_contract
 from mockattr.runtime import load_fixture, load_vendor
 
 SCHEMA_FILES = sorted(p for p in data_dir("schemas").glob("*/*.json") if p.name != "index.json")
-REQUIRED_ERRORS = {"unauthorized", "missing_parameter", "invalid_parameter", "malformed_json", "not_an_object",
-                   "too_large", "route_not_found", "method_not_allowed", "internal"}
+REQUIRED_ERRORS = {
+    "unauthorized",
+    "missing_parameter",
+    "invalid_parameter",
+    "malformed_json",
+    "not_an_object",
+    "too_large",
+    "route_not_found",
+    "method_not_allowed",
+    "internal",
+}
 
 
 @pytest.mark.parametrize("path", SCHEMA_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -59,4 +68,3 @@ def test_embedded_fixture_fits_its_schema(vendor_id: str) -> None:
     contract = load_contract(vendor_id)
     data = load_fixture(vendor_id, contract)
     load_vendor(vendor_id).new_world(data, contract)
-

@@ -51,27 +51,43 @@ def test_an_empty_request_returns_the_current_attributes(invisible_collector: Ve
 
 @pytest.mark.parametrize(
     "raw",
-    [b'{"": "x"}', b'{"k": ""}', b'{"k": 1}', b'{"k": null}', b'{"k": {"v": "x"}}', b'["k"]', b'"k"', b"{",
-     b'{"ok": "fine", "bad": ""}'],
+    [
+        b'{"": "x"}',
+        b'{"k": ""}',
+        b'{"k": 1}',
+        b'{"k": null}',
+        b'{"k": {"v": "x"}}',
+        b'["k"]',
+        b'"k"',
+        b"{",
+        b'{"ok": "fine", "bad": ""}',
+    ],
 )
 def test_bad_attribute_maps_are_422_and_change_nothing(invisible_collector: VendorClient, raw: bytes) -> None:
     before = invisible_collector.state()
-    response = invisible_collector.call("attributes_set", raw=raw, headers={"Content-Type": "application/json"},
-                                        id=GID)
+    response = invisible_collector.call("attributes_set", raw=raw, headers={"Content-Type": "application/json"}, id=GID)
     assert_flat_error(response, 422, "Unprocessable request")
     assert invisible_collector.state() == before
 
 
-@pytest.mark.parametrize(("operation", "body"), [("attributes_set", {"k": "v"}), ("attributes_get", None),
-                                                 ("customer_get", None)])
+@pytest.mark.parametrize(
+    ("operation", "body"), [("attributes_set", {"k": "v"}), ("attributes_get", None), ("customer_get", None)]
+)
 def test_unknown_customer_is_404(invisible_collector: VendorClient, operation: str, body: object) -> None:
     before = invisible_collector.state()
     assert_flat_error(invisible_collector.call(operation, body, id="no-such-customer"), 404, "Customer not found")
     assert invisible_collector.state() == before
 
 
-@pytest.mark.parametrize("headers", [{"Authorization": ""}, {"Authorization": "Bearer "},
-                                     {"Authorization": "Basic dG9rZW46"}, {"Authorization": "token"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": ""},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Basic dG9rZW46"},
+        {"Authorization": "token"},
+    ],
+)
 def test_missing_or_malformed_bearer_is_401(invisible_collector: VendorClient, headers: dict) -> None:
     before = invisible_collector.state()
     response = invisible_collector.call("attributes_set", {"k": "v"}, headers=headers, id=GID)
@@ -97,6 +113,15 @@ def test_duplicate_external_id_is_409_with_the_existing_gid(invisible_collector:
     assert invisible_collector.state() == before
 
 
+def test_an_external_id_that_is_already_a_gid_is_409(invisible_collector: VendorClient) -> None:
+    response = invisible_collector.call("customer_create", {**NEW_CUSTOMER, "externalId": GID})
+    assert assert_flat_error(response, 409)["gid"] == GID
+
+
+def test_an_external_id_with_a_slash_is_422(invisible_collector: VendorClient) -> None:
+    assert_flat_error(invisible_collector.call("customer_create", {**NEW_CUSTOMER, "externalId": "a/b"}), 422)
+
+
 @pytest.mark.parametrize("missing", ["name", "vatNumber", "country"])
 def test_create_without_a_required_field_is_422(invisible_collector: VendorClient, missing: str) -> None:
     before = invisible_collector.state()
@@ -106,6 +131,7 @@ def test_create_without_a_required_field_is_422(invisible_collector: VendorClien
 
 
 def test_unknown_route_is_flat_json_404(invisible_collector: VendorClient) -> None:
-    response = invisible_collector.session.get(invisible_collector.base_url + "/debts",
-                                               headers=invisible_collector.headers())
+    response = invisible_collector.session.get(
+        invisible_collector.base_url + "/debts", headers=invisible_collector.headers()
+    )
     assert_flat_error(response, 404)

@@ -33,23 +33,96 @@ def test_examples_pass_with_two_xdist_workers_each_on_its_own_server(pytester: p
     assert 429 in chartmogul["error_statuses_seen"] and 403 in chartmogul["error_statuses_seen"]
 
 
-@pytest.fixture
-def served_url() -> Iterator[str]:
-    process = subprocess.Popen([sys.executable, "-m", "mockattr", "serve", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def serve(*args: str) -> tuple[subprocess.Popen[str], str, str | None]:
+    """``mockattr serve --port 0 ARGS``: the process, its base URL and its CA file (with --tls)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockattr", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert process.stdout is not None
-    url = process.stdout.readline().split()[-1]
-    yield url
+    url, ca = process.stdout.readline().split()[-1], None
+    for line in process.stdout:
+        if "CA certificate" in line:
+            ca = line.split()[-1]
+        if "admin" in line:
+            return process, url, ca
+    raise AssertionError("serve printed no admin line")
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, str | None]]:
+    process, url, ca = serve("--tls")
+    yield url, ca
     process.terminate()
     process.wait(10)
 
 
-def test_examples_drive_an_external_server(pytester: pytest.Pytester, served_url: str) -> None:
-    result = run(pytester, EXAMPLES, f"--mockattr-base-url={served_url}")
-    result.assert_outcomes(passed=EXAMPLE_COUNT - 1, skipped=1)  # no TLS there: the retry example skips
+def test_examples_drive_an_external_tls_server(pytester: pytest.Pytester, served: tuple[str, str]) -> None:
+    url, ca = served
+    result = run(pytester, EXAMPLES, f"--mockattr-base-url={url}", f"--mockattr-ca-bundle={ca}")
+    result.assert_outcomes(passed=EXAMPLE_COUNT)
 
 
-LEAK_TESTS = '''
+def test_tls_option_with_an_external_server_is_a_usage_error(
+    pytester: pytest.Pytester, served: tuple[str, str]
+) -> None:
+    pytester.makepyfile("def test_x(mockattr): pass")
+    result = run(pytester, f"--mockattr-base-url={served[0]}", "--mockattr-tls")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*start that one with `mockattr serve --tls`*"])
+
+
+WORKER_TESTS = """
+import os, pathlib
+import pytest
+
+@pytest.mark.parametrize("n", range(6))
+def test_note_my_server(mockattr, n):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "none")
+    pathlib.Path(f"{worker}-{n}.url").write_text(mockattr.base_url)
+"""
+
+
+def test_each_xdist_worker_has_its_own_server(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(WORKER_TESTS)
+    run(pytester, "-n", "2").assert_outcomes(passed=6)
+    by_worker: dict[str, set[str]] = {}
+    for note in pytester.path.glob("gw*.url"):
+        by_worker.setdefault(note.name.split("-")[0], set()).add(note.read_text())
+    assert len(by_worker) == 2, by_worker
+    assert all(len(urls) == 1 for urls in by_worker.values()), "one server per worker for the session"
+    assert len(set.union(*by_worker.values())) == 2, "the workers' servers differ"
+
+
+DELAYED_TESTS = """
+import time
+import pytest
+import requests
+
+URL = "/customers/061d2feb-81c2-4694-a74a-13cecbe7d2ce/attributes"
+
+def test_a_times_out(mockattr):
+    mockattr.fail("invisible_collector", "attributes_set", delay=1.0)
+    with pytest.raises(requests.Timeout):
+        requests.post(mockattr.url("invisible_collector") + URL, json={"leaked": "yes"},
+                      headers={"Authorization": "Bearer k"}, timeout=0.2)
+
+def test_b_is_not_touched_by_it(mockattr):
+    time.sleep(1.5)
+    assert mockattr.requests() == []
+    answer = requests.get(mockattr.url("invisible_collector") + URL, headers={"Authorization": "Bearer k"})
+    assert "leaked" not in answer.json()
+"""
+
+
+def test_a_request_delayed_across_tests_does_not_reach_the_next(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(DELAYED_TESTS)
+    run(pytester).assert_outcomes(passed=2)
+
+
+LEAK_TESTS = """
 import requests
 
 URL = "/v1/customers/cus_de305d54-75b4-431b-adb2-eb6b9e546012/attributes"
@@ -67,7 +140,7 @@ def test_b_sees_the_fixtures_again(mockattr):
     assert r.json()["custom"]["salesRep"] == "Gabi"
     assert "leak" not in mockattr.state("chartmogul")["attribute_definitions"]
     assert [e.operation for e in mockattr.requests()] == ["retrieve"]
-'''
+"""
 
 
 def test_state_does_not_leak_between_tests(pytester: pytest.Pytester) -> None:
@@ -75,7 +148,7 @@ def test_state_does_not_leak_between_tests(pytester: pytest.Pytester) -> None:
     run(pytester).assert_outcomes(passed=2)
 
 
-BAD_REQUEST_TESTS = '''
+BAD_REQUEST_TESTS = """
 import pytest
 import requests
 
@@ -95,16 +168,22 @@ def test_opted_out(mockattr):
 def test_expects_it(mockattr):
     assert send_bad(mockattr).status_code == 400
 
+@pytest.mark.mockattr(expect_rejections=True)
+class TestMarkersCombine:
+    @pytest.mark.mockattr(strict=True)
+    def test_class_marker_still_applies(self, mockattr):
+        assert send_bad(mockattr).status_code == 400
+
 def test_good(mockattr):
     assert requests.get(mockattr.url("chartmogul") + URL[:-7], auth=("k", "")).status_code == 200
-'''
+"""
 
 
 def test_strict_option_fails_tests_that_broke_the_contract(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(BAD_REQUEST_TESTS)
-    run(pytester).assert_outcomes(passed=4)
+    run(pytester).assert_outcomes(passed=5)
     strict = run(pytester, "--mockattr-strict")
-    strict.assert_outcomes(passed=3, failed=1)
+    strict.assert_outcomes(passed=4, failed=1)
     strict.stdout.fnmatch_lines(["*FAILED*test_plain*"])
     strict.stdout.fnmatch_lines(["*PUT /chartmogul/v1/customers/*/attributes/custom -> 400: body: not valid JSON*"])
 
@@ -113,10 +192,12 @@ def test_summary_names_what_the_suite_never_touched(pytester: pytest.Pytester) -
     pytester.makepyfile(LEAK_TESTS)
     report = pytester.path / "coverage.json"
     result = run(pytester, f"--mockattr-report={report}")
-    result.stdout.fnmatch_lines([
-        "mockattr: chartmogul 2/10 operations, 0/11 error statuses; bunce 0/3 operations, 0/6 error statuses; "
-        "invisible_collector 0/4 operations, 0/4 error statuses"
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "mockattr: chartmogul 2/10 operations, 0/11 error statuses; bunce 0/3 operations, 0/6 error statuses; "
+            "invisible_collector 0/4 operations, 0/4 error statuses"
+        ]
+    )
     data = json.loads(report.read_text())
     assert data["chartmogul"]["operations_called"] == ["update", "retrieve"]
     assert data["chartmogul"]["error_statuses_seen"] == [], "the 503 planned in test_a never fired"

@@ -85,8 +85,11 @@ def test_reset_returns_every_tenant_to_the_fixtures(chartmogul: VendorClient, se
 
 def test_health_and_version_header(server_url: str) -> None:
     response = requests.get(f"{server_url}/__mockattr/health", timeout=5)
-    assert response.json() == {"status": "ok", "version": __version__, "vendors": {
-        "chartmogul": "/chartmogul", "bunce": "/bunce", "invisible_collector": "/invisible_collector"}}
+    assert response.json() == {
+        "status": "ok",
+        "version": __version__,
+        "vendors": {"chartmogul": "/chartmogul", "bunce": "/bunce", "invisible_collector": "/invisible_collector"},
+    }
     assert response.headers["X-Mockattr-Version"] == __version__
 
 
@@ -121,6 +124,10 @@ def test_api_key_allow_list(allow_listed_url: str) -> None:
     refused = client.call("retrieve", key="other-key", uuid=ADAM)
     assert refused.status_code == 401
     assert refused.json()["message"] == "No valid API key provided"
-    state = requests.get(allow_listed_url.replace("/chartmogul", "/__mockattr/state"),
-                         params={"vendor": "chartmogul"}, headers=basic("other-key"), timeout=5)
+    state = requests.get(
+        allow_listed_url.replace("/chartmogul", "/__mockattr/state"),
+        params={"vendor": "chartmogul"},
+        headers=basic("other-key"),
+        timeout=5,
+    )
     assert state.status_code == 401

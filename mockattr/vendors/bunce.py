@@ -8,8 +8,9 @@ attribute, a value that does not fit its data type) skips that row, reports it, 
 from __future__ import annotations
 
 import base64
+import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,10 +33,11 @@ def credential(request: Request) -> str | None:
 
 
 def error_body(err: ApiError) -> dict[str, Any]:
-    """``{"success": false, "message"}``, with Laravel-style ``errors`` naming the field when there is one."""
+    """``{"success": false, "message"}``; a 422 adds Laravel-style ``errors`` by field ("body" for the
+    request body as a whole): the doc's 'details in an error object'."""
     body: dict[str, Any] = {"success": False, "message": err.message}
-    if err.param:
-        body["errors"] = {err.param: [err.message]}
+    if err.status == 422:
+        body["errors"] = {err.param or "body": [err.message]}
     return body
 
 
@@ -46,8 +48,15 @@ def envelope(call: Call, operation: str, data: Any, **more: Any) -> dict[str, An
 
 def complete_seed(data: dict[str, Any]) -> dict[str, Any]:
     """A seed whose customers get empty profile fields, devices and values where it left them out."""
-    blank = {"customer_id": None, "email": None, "first_name": None, "last_name": None, "phone_no": None,
-             "devices": [], "attributes": {}}
+    blank = {
+        "customer_id": None,
+        "email": None,
+        "first_name": None,
+        "last_name": None,
+        "phone_no": None,
+        "devices": [],
+        "attributes": {},
+    }
     customers = [{**blank, **c} if isinstance(c, dict) else c for c in data.get("customers", [])]
     return {"attributes": [], **data, "customers": customers}
 
@@ -57,46 +66,63 @@ def complete_seed(data: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class BunceWorld:
-    """One account: attribute definitions by id, and customers in creation order."""
+    """One account: attribute definitions by (lower-case) id, customers in creation order, and the
+    customers indexed by customer_id and by lower-case e-mail (both unique)."""
 
     contract: Contract
-    attributes: dict[str, dict[str, str]]
-    customers: list[dict[str, Any]]
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_email: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_data(cls, data: dict[str, Any], contract: Contract) -> BunceWorld:
         """Build from fixture-shaped data; every stored value must fit a defined attribute."""
-        world = cls(contract, {}, [])
+        world = cls(contract)
         world.merge(data)
         return world
 
     def merge(self, data: dict[str, Any]) -> None:
         """Add attributes (same id: replaced) and customers (same customer_id, else e-mail: replaced).
-        ValueError, with nothing changed, when a value names no attribute or does not fit its type."""
-        attributes = {**self.attributes, **{a["id"]: a for a in data.get("attributes", [])}}
-        scratch = BunceWorld(self.contract, attributes, [])
-        for customer in data.get("customers", []):
+        ValueError, with nothing changed, when the result would break a rule: a customer with neither id
+        nor e-mail, two customers with one id or e-mail, a value that fits no attribute."""
+        scratch = BunceWorld(
+            self.contract, {**self.attributes, **{a["id"].lower(): a for a in data.get("attributes", [])}}
+        )
+        replaced = {id(self.find(c["customer_id"], c["email"])) for c in data.get("customers", [])}
+        for customer in [c for c in self.customers if id(c) not in replaced] + data.get("customers", []):
+            who = customer["customer_id"] or customer["email"]
+            if who is None:
+                raise ValueError("a customer needs a customer_id or an email")
+            if scratch.find(customer["customer_id"], customer["email"]) is not None:
+                raise ValueError(f"customer {who}: another customer has the same customer_id or email")
+            customer["attributes"] = {key.lower(): value for key, value in customer["attributes"].items()}
             for attribute_id, value in customer["attributes"].items():
                 problem = scratch.value_problem(attribute_id, value)
                 if problem:
-                    who = customer["customer_id"] or customer["email"]
                     raise ValueError(f"customer {who}: attributes.{attribute_id}: {value!r}: {problem}")
-        self.attributes = attributes
-        for customer in data.get("customers", []):
-            existing = self.find(customer["customer_id"], customer["email"])
-            if existing is None:
-                self.customers.append(customer)
-            else:
-                self.customers[self.customers.index(existing)] = customer
+            scratch.add(customer)
+        self.attributes, self.customers = scratch.attributes, scratch.customers
+        self.by_id, self.by_email = scratch.by_id, scratch.by_email
 
     def to_data(self) -> dict[str, Any]:
         """The world in the fixture file's shape."""
         return {"attributes": list(self.attributes.values()), "customers": self.customers}
 
+    def add(self, customer: dict[str, Any]) -> None:
+        self.customers.append(customer)
+        self.index(customer)
+
+    def index(self, customer: dict[str, Any]) -> None:
+        if customer["customer_id"] is not None:
+            self.by_id[customer["customer_id"]] = customer
+        if customer["email"] is not None:
+            self.by_email[customer["email"].lower()] = customer
+
     def value_problem(self, attribute_id: str, value: str) -> str | None:
         """Why ``value`` cannot be saved for the attribute (a row_errors text from index.json), or None."""
         texts = self.contract.index["row_errors"]
-        attribute = self.attributes.get(attribute_id)
+        attribute = self.attributes.get(attribute_id.lower())
         if attribute is None:
             return texts["unknown_attribute"]
         data_type = attribute["data_type"]
@@ -110,31 +136,47 @@ class BunceWorld:
         return None
 
     def find(self, customer_id: str | None, email: str | None) -> dict[str, Any] | None:
-        """The customer with that id (first) or e-mail (case-insensitive), if any."""
-        for customer in self.customers:
-            if customer_id is not None and customer["customer_id"] == customer_id:
-                return customer
-        if email is not None:
-            for customer in self.customers:
-                if (customer["email"] or "").lower() == email.lower():
-                    return customer
-        return None
+        """The customer with that id, else with that e-mail (case-insensitive), if any."""
+        found = self.by_id.get(customer_id) if customer_id is not None else None
+        if found is None and email is not None:
+            found = self.by_email.get(email.lower())
+        return found
 
-    def customer_for(self, row: dict[str, Any]) -> dict[str, Any]:
-        """The row's customer; created when it does not exist (the mock's choice), updated from a ``customer``."""
+    def customer_for(self, row: dict[str, Any]) -> dict[str, Any] | str:
+        """The row's customer, created when it does not exist (the mock's choice) and updated from a
+        ``customer`` object; or why not (a row_errors text) when its id and e-mail name two customers."""
         profile = row.get("customer", {})
         customer_id = row.get("customer_id", profile.get("customer_id"))
         email = row.get("customer_email", profile.get("email"))
-        customer = self.find(customer_id, email)
+        with_id = self.by_id.get(customer_id) if customer_id is not None else None
+        with_email = self.by_email.get(email.lower()) if email is not None else None
+        if (with_id is not None and with_email is not None and with_id is not with_email) or (
+            with_id is None
+            and with_email is not None
+            and customer_id is not None
+            and with_email["customer_id"] not in (None, customer_id)
+        ):
+            return self.contract.index["row_errors"]["customer_conflict"]
+        customer = with_id or with_email
         if customer is None:
-            customer = {"customer_id": customer_id, "email": email, "first_name": None, "last_name": None,
-                        "phone_no": None, "devices": [], "attributes": {}}
-            self.customers.append(customer)
-        if "customer_id" in profile:
-            customer["customer_id"] = profile["customer_id"]
+            customer = {
+                "customer_id": customer_id,
+                "email": email,
+                "first_name": None,
+                "last_name": None,
+                "phone_no": None,
+                "devices": [],
+                "attributes": {},
+            }
+            self.add(customer)
+        if customer["email"] is not None and email is not None and customer["email"].lower() != email.lower():
+            del self.by_email[customer["email"].lower()]
+        customer["customer_id"] = customer["customer_id"] or customer_id
         for name in PROFILE_FIELDS:
             if name in profile:
                 customer[name] = profile[name]
+        customer["email"] = email or customer["email"]
+        self.index(customer)
         devices = {d["device_token"]: d for d in customer["devices"]}
         devices.update({d["device_token"]: dict(d) for d in profile.get("devices", [])})
         customer["devices"] = list(devices.values())
@@ -150,13 +192,21 @@ def set_values(call: Call) -> Reply:
     errors: dict[str, str] = {}
     for index, row in enumerate(call.body["attributes"]):
         problem = world.value_problem(row["id"], row["value"])
-        if problem:
-            errors[str(index)] = problem
+        customer = world.customer_for(row) if problem is None else problem
+        if isinstance(customer, str):
+            errors[str(index)] = customer
             continue
-        customer = world.customer_for(row)
-        customer["attributes"][row["id"]] = row["value"]
-        saved.append({"row": index, "id": row["id"], "customer_id": customer["customer_id"],
-                      "customer_email": customer["email"], "value": row["value"]})
+        attribute_id = row["id"].lower()
+        customer["attributes"][attribute_id] = row["value"]
+        saved.append(
+            {
+                "row": index,
+                "id": attribute_id,
+                "customer_id": customer["customer_id"],
+                "customer_email": customer["email"],
+                "value": row["value"],
+            }
+        )
     return Reply(200, envelope(call, "set_values", {"saved": saved, "errors": errors}))
 
 
@@ -178,12 +228,12 @@ def _position(cursor: str | None, call: Call) -> int:
     if cursor is None:
         return 0
     try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if text.startswith("at:") and int(text[3:]) >= 0:
-            return int(text[3:])
+        match = re.fullmatch(r"at:(0|[1-9][0-9]*)", base64.urlsafe_b64decode(cursor.encode()).decode("ascii"))
     except ValueError:
-        pass
-    raise call.fail("invalid_parameter", param="cursor", detail="not a cursor this server gave out")
+        match = None
+    if match is None:
+        raise call.fail("invalid_parameter", param="cursor", detail="not a cursor this server gave out")
+    return int(match[1])
 
 
 def attribute_list(call: Call) -> Reply:

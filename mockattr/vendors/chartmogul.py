@@ -64,13 +64,21 @@ def normalise_timestamp(text: str) -> str:
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
         moment = datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro,
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            micro,
             tzinfo=timezone(offset),
         ).astimezone(timezone.utc)
     except OverflowError as err:
         raise ValueError(str(err)) from err
-    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
-            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+        f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def normalise_value(type_name: str, value: Any) -> Any:
@@ -96,8 +104,7 @@ def unwrap(value: Any) -> Any:
 
 def complete_seed(data: dict[str, Any]) -> dict[str, Any]:
     """A seed with every customer completed: only ``uuid`` is needed, the rest defaults (mock's choice)."""
-    return {"attribute_definitions": {}, **data,
-            "customers": [blank_customer(c) for c in data.get("customers", [])]}
+    return {"attribute_definitions": {}, **data, "customers": [blank_customer(c) for c in data.get("customers", [])]}
 
 
 def blank_customer(partial: Any) -> Any:
@@ -106,13 +113,31 @@ def blank_customer(partial: Any) -> Any:
         return partial  # left for the schema to reject
     number = zlib.crc32(str(partial.get("uuid")).encode()) % 100_000_000
     customer = {
-        "id": number, "uuid": None, "data_source_uuid": "ds_00000000-0000-0000-0000-000000000000",
-        "data_source_uuids": ["ds_00000000-0000-0000-0000-000000000000"], "external_id": "",
-        "external_ids": [], "name": "", "email": "", "company": "", "city": None, "country": None,
-        "state": None, "zip": None, "lead_created_at": None, "free_trial_started_at": None,
-        "customer-since": None, "status": "Active", "mrr": 0, "arr": 0, "billing-system-url": None,
-        "chartmogul-url": f"https://app.chartmogul.com/#customers/{number}", "billing-system-type": "Custom",
-        "currency": "USD", "currency-sign": "$", **partial,
+        "id": number,
+        "uuid": None,
+        "data_source_uuid": "ds_00000000-0000-0000-0000-000000000000",
+        "data_source_uuids": ["ds_00000000-0000-0000-0000-000000000000"],
+        "external_id": "",
+        "external_ids": [],
+        "name": "",
+        "email": "",
+        "company": "",
+        "city": None,
+        "country": None,
+        "state": None,
+        "zip": None,
+        "lead_created_at": None,
+        "free_trial_started_at": None,
+        "customer-since": None,
+        "status": "Active",
+        "mrr": 0,
+        "arr": 0,
+        "billing-system-url": None,
+        "chartmogul-url": f"https://app.chartmogul.com/#customers/{number}",
+        "billing-system-type": "Custom",
+        "currency": "USD",
+        "currency-sign": "$",
+        **partial,
     }
     attributes = partial.get("attributes", {})
     if isinstance(attributes, dict):
@@ -145,6 +170,14 @@ class ChartMogulWorld:
         ValueError, with nothing changed, when a value has no definition or does not fit it."""
         definitions = {**self.definitions, **data.get("attribute_definitions", {})}
         customers = data.get("customers", [])
+        seeded = {customer["uuid"] for customer in customers}
+        kept = [c for uuid, c in self.customers.items() if uuid not in seeded]
+        for customer in kept:  # a definition changed by the seed must still fit the values already stored
+            for key, value in customer["attributes"]["custom"].items():
+                try:
+                    self.coerce(key, value, key, definitions[key])
+                except ApiError as err:
+                    raise ValueError(f"customer {customer['uuid']}: custom.{key}: {err.message}") from err
         for customer in customers:
             custom = customer["attributes"]["custom"]
             for key, value in custom.items():

@@ -39,8 +39,15 @@ def complete_seed(data: dict[str, Any]) -> dict[str, Any]:
     """A seed whose customers get a new gid, null optional fields and no attributes where it left them out
     (name, vatNumber and country stay required)."""
     customers = [
-        {"gid": str(uuid.uuid4()), "externalId": None, **{name: None for name in CUSTOMER_FIELDS},
-         "attributes": {}, **c} if isinstance(c, dict) else c
+        {
+            "gid": str(uuid.uuid4()),
+            "externalId": None,
+            **{name: None for name in CUSTOMER_FIELDS},
+            "attributes": {},
+            **c,
+        }
+        if isinstance(c, dict)
+        else c
         for c in data.get("customers", [])
     ]
     return {**data, "customers": customers}
@@ -63,14 +70,17 @@ class InvisibleCollectorWorld:
         return world
 
     def merge(self, data: dict[str, Any]) -> None:
-        """Add customers; one with the gid of an existing customer replaces it."""
-        by_gid = {customer["gid"]: index for index, customer in enumerate(self.customers)}
-        for customer in data.get("customers", []):
-            if customer["gid"] in by_gid:
-                self.customers[by_gid[customer["gid"]]] = customer
-            else:
-                by_gid[customer["gid"]] = len(self.customers)
-                self.customers.append(customer)
+        """Add customers; one with the gid of an existing customer replaces it. ValueError, with nothing
+        changed, when two customers would answer to one id (a gid or an externalId)."""
+        merged = {customer["gid"]: customer for customer in self.customers}
+        merged.update((customer["gid"], customer) for customer in data.get("customers", []))
+        names: set[str] = set()
+        for customer in merged.values():
+            for name in {customer["gid"], customer["externalId"]} - {None}:
+                if name in names:
+                    raise ValueError(f"two customers answer to the id {name!r}")
+                names.add(name)
+        self.customers = list(merged.values())
 
     def to_data(self) -> dict[str, Any]:
         """The world in the fixture file's shape."""
@@ -114,7 +124,7 @@ def customer_create(call: Call) -> Reply:
     world: InvisibleCollectorWorld = call.world
     external_id = call.body.get("externalId")
     if external_id is not None:
-        existing = next((c for c in world.customers if c["externalId"] == external_id), None)
+        existing = world.find(external_id)  # an externalId that is already some customer's gid collides too
         if existing is not None:
             raise call.fail("duplicate_customer", extra={"gid": existing["gid"]})
     customer = {"gid": str(uuid.uuid4()), "externalId": external_id}

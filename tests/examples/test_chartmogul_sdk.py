@@ -48,10 +48,13 @@ def test_a_429_with_retry_after_is_retried_by_the_client(mockattr, config: chart
 
 
 def test_a_test_seeds_its_own_customer(mockattr, config: chartmogul.Config) -> None:
-    mockattr.seed("chartmogul", {
-        "attribute_definitions": {"plan": "String"},
-        "customers": [{"uuid": "cus_seeded", "name": "Seeded Ltd", "attributes": {"custom": {"plan": "gold"}}}],
-    })
+    mockattr.seed(
+        "chartmogul",
+        {
+            "attribute_definitions": {"plan": "String"},
+            "customers": [{"uuid": "cus_seeded", "name": "Seeded Ltd", "attributes": {"custom": {"plan": "gold"}}}],
+        },
+    )
 
     customer = chartmogul.Customer.retrieve(config, uuid="cus_seeded").get()
 
@@ -67,7 +70,7 @@ def test_an_error_reaches_the_client_as_the_vendor_sends_it(mockattr, config: ch
     assert raised.value.__cause__.response.json() == {"code": 403, "message": "Forbidden", "param": None}
 
 
-STRICT_TEST = f'''
+STRICT_TEST = f"""
 import pytest
 import requests
 
@@ -83,12 +86,16 @@ def test_sdk_error_handling(mockattr):
     # ... which is fine in a test that means to send it
     response = requests.put(mockattr.url("chartmogul") + URL, json={{"custom": ["pro"]}}, auth=("key", ""))
     assert response.status_code == 400
-'''
+"""
 
 
 def test_strict_mode_catches_a_malformed_request(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(STRICT_TEST)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*mockattr strict: requests broke the contract:*",
-                                 "*PUT /chartmogul/v1/customers/*/attributes/custom -> 400: custom*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*mockattr strict: requests broke the contract:*",
+            "*PUT /chartmogul/v1/customers/*/attributes/custom -> 400: custom*",
+        ]
+    )

@@ -1,0 +1,104 @@
+"""A server under test, seen from outside: vendor base URLs, each vendor's auth header, and requests
+as a client sends them (also written out as curl commands for reports)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from mockattr.strategies import GeneratedRequest
+
+AUTH_HEADERS: dict[str, Callable[[str], dict[str, str]]] = {
+    "chartmogul": lambda key: {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()},
+    "bunce": lambda key: {"X-Authorization": key},
+    "invisible_collector": lambda key: {"Authorization": f"Bearer {key}"},
+}
+"""How a client of each vendor sends its API key."""
+
+
+NO_BODY: Any = object()
+"""A request without a body (``None`` would be the JSON body ``null``)."""
+
+
+@dataclass
+class Sent:
+    """A request as sent and the answer."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    status: int
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text) if self.text else None
+
+    def curl(self) -> str:
+        """The request as a curl command."""
+        parts = ["curl", "-X", self.method, self.url]
+        for name, value in self.headers.items():
+            parts += ["-H", f"{name}: {value}"]
+        if self.body is not NO_BODY:
+            parts += ["--data-raw", json.dumps(self.body)]
+        return shlex.join(parts)
+
+
+@dataclass
+class Target:
+    """The server at ``base_url``; vendor prefixes from its ``/__mockattr/health``, else ``/<vendor>``
+    (or the root, with ``root_vendor``, e.g. a proxy in front of one vendor's sandbox)."""
+
+    base_url: str
+    root_vendor: str | None = None
+    api_key: str | None = None
+    """Send this key; None: a new key (so a fresh mockattr tenant) for every ``new_key()``."""
+    verify: str | bool = True
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+        self.prefixes: dict[str, str] = {}
+        try:
+            health = self.session.get(f"{self.base_url}/__mockattr/health", timeout=10, verify=self.verify)
+            if health.status_code == 200:
+                self.prefixes = health.json().get("vendors", {})
+        except (requests.RequestException, ValueError):
+            pass
+
+    def vendor_url(self, vendor: str) -> str:
+        if vendor in self.prefixes:
+            return self.base_url + self.prefixes[vendor]
+        return self.base_url if self.root_vendor == vendor else f"{self.base_url}/{vendor}"
+
+    def new_key(self) -> str:
+        return self.api_key or f"mockattr-check-{uuid.uuid4()}"
+
+    def send(self, request: GeneratedRequest, key: str) -> Sent:
+        """Send a generated request with ``key``."""
+        url = self.vendor_url(request.vendor) + request.path()
+        return self.call(
+            request.vendor, request.method(), url, key, request.body if request.has_body else NO_BODY, request.query
+        )
+
+    def call(
+        self, vendor: str, method: str, url: str, key: str, body: Any = NO_BODY, query: dict[str, str] | None = None
+    ) -> Sent:
+        """Send ``body`` as JSON (``None`` is sent as ``null``; ``NO_BODY`` sends none)."""
+        headers = AUTH_HEADERS[vendor](key)
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = None
+        if body is not NO_BODY:
+            headers = {**headers, "Content-Type": "application/json"}
+            data = json.dumps(body).encode()
+        response = self.session.request(method, url, headers=headers, data=data, timeout=30, verify=self.verify)
+        return Sent(method, url, headers, body, response.status_code, response.text)
