@@ -87,6 +87,16 @@ def health() -> Response:
     )
 
 
+@admin_blueprint.get("/openapi.json")
+def openapi() -> Response:
+    """The served vendors as one OpenAPI 3.1 document, at the paths this server serves them."""
+    from mockattr.openapi import openapi_document
+
+    runtime = _runtime()
+    prefixes = {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors}
+    return json_response(openapi_document(list(runtime.vendors), prefixes))
+
+
 @admin_blueprint.post("/reset")
 def reset() -> Response:
     """Every tenant back to the fixtures; seeds, the journal and pending faults dropped."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask
@@ -13,8 +15,11 @@ from mockattr import VENDOR_IDS, __version__
 from mockattr.admin import ADMIN_PREFIX
 from mockattr.app import create_app, runtime_of
 from mockattr.runtime import FixtureError
-from mockattr.server import base_url, bind, serve_until_stopped, stop_on_sigterm
+from mockattr.server import base_url, bind, serve_until_stopped, stop_on_signals
 from mockattr.tls import Certificates, generate
+
+if TYPE_CHECKING:
+    from mockattr.checks import CheckResult
 
 
 @click.group()
@@ -77,7 +82,7 @@ def _serve(app: Flask, host: str, port: int, certificates: Certificates | None) 
         server = bind(app, host, port, certificates.server_context() if certificates else None)
     except OSError as err:
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
-    stop_on_sigterm(server)
+    stop_on_signals(server)
     url = base_url(server)
     runtime = runtime_of(app)
     click.echo(f"mockattr {__version__} listening on {url}")
@@ -89,3 +94,77 @@ def _serve(app: Flask, host: str, port: int, certificates: Certificates | None) 
     sys.stdout.flush()
     serve_until_stopped(server)
     click.echo("mockattr stopped")
+
+
+@main.command()
+@click.option(
+    "--vendor",
+    type=click.Choice(VENDOR_IDS),
+    help="Only this vendor, its paths at the root (as the vendor's own API, or `serve --vendor`).",
+)
+def openapi(vendor: str | None) -> None:
+    """Print an OpenAPI 3.1 document assembled from the schemas (what `mockattr serve` serves at
+    /__mockattr/openapi.json)."""
+    from mockattr.openapi import openapi_document
+
+    document = openapi_document([vendor], {vendor: ""}) if vendor else openapi_document()
+    click.echo(json.dumps(document, indent=2))
+
+
+@main.command()
+@click.option("--base-url", required=True, help="The server to check, e.g. http://127.0.0.1:12111.")
+@click.option(
+    "--vendor",
+    "vendors",
+    type=click.Choice(VENDOR_IDS),
+    multiple=True,
+    help="Check only this vendor (repeatable). Without /__mockattr/health on the server, a single "
+    "--vendor is taken to be served at the root of --base-url.",
+)
+@click.option(
+    "--max-examples",
+    default=25,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Examples per check (the state machines run half as many).",
+)
+@click.option("--seed", type=int, help="Hypothesis seed; without it the examples are the same on every run.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write a JUnit XML report.")
+@click.option("--api-key", help="Send this key; default: a new key, so a fresh mockattr tenant, for each example.")
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA file for an https server.")
+def check(
+    base_url: str,
+    vendors: tuple[str, ...],
+    max_examples: int,
+    seed: int | None,
+    junit: Path | None,
+    api_key: str | None,
+    ca_bundle: str | None,
+) -> None:
+    """Run the contract suite against a live server; exit 1 when any check fails.
+
+    Per operation: valid requests get a documented success status and a body that fits its schema;
+    invalid ones get the vendor's error status and body and change nothing. Per vendor: a state machine
+    (add, update, remove, read back) against a model. The valid requests assume the mockattr fixtures.
+    """
+    from mockattr.checks import Suite, junit_xml
+    from mockattr.target import Target
+
+    chosen = list(vendors) or list(VENDOR_IDS)
+    target = Target(
+        base_url, root_vendor=chosen[0] if len(chosen) == 1 else None, api_key=api_key, verify=ca_bundle or True
+    )
+    suite = Suite(target, chosen, max_examples, seed)
+
+    def progress(result: CheckResult) -> None:
+        mark = click.style("FAIL", fg="red") if result.failure else click.style("ok  ", fg="green")
+        click.echo(f"{mark} {result.name} ({result.seconds:.1f}s)")
+
+    results = suite.run(progress)
+    failures = [r for r in results if r.failure]
+    for result in failures:
+        click.echo(f"\n{click.style('FAILED', fg='red')} {result.name}\n{result.failure}")
+    click.echo(f"\n{len(results) - len(failures)} passed, {len(failures)} failed")
+    if junit:
+        junit.write_text(junit_xml(results), encoding="utf-8")
+    sys.exit(1 if failures else 0)

@@ -116,6 +116,28 @@ class Contract:
         message = spec["message"].format(field=param or "request body", **values)
         return ApiError(spec["status"], message, param if param is not None else spec.get("param"), extra)
 
+    def resolved(self, ref: str) -> dict[str, Any]:
+        """The schema at ``ref`` with every ``$ref`` inlined and ``$defs`` dropped: a self-contained
+        document (for schema walkers and OpenAPI)."""
+        skip = ("$defs", "$schema", "$id")
+
+        def walk(node: Any, resolver: Any) -> Any:
+            if isinstance(node, list):
+                return [walk(item, resolver) for item in node]
+            if not isinstance(node, dict):
+                return node
+            if "$ref" in node:
+                found = resolver.lookup(node["$ref"])
+                target = walk(found.contents, found.resolver)
+                rest = {k: walk(v, resolver) for k, v in node.items() if k != "$ref" and k not in skip}
+                if not rest:
+                    return target
+                # in place, so unevaluatedProperties beside the $ref still sees what the target evaluates
+                return {**rest, "allOf": [target, *rest.get("allOf", [])]}
+            return {k: walk(v, resolver) for k, v in node.items() if k not in skip}
+
+        return walk({"$ref": ref}, self.registry.resolver(base_uri=f"{SCHEMA_BASE_URI}{self.vendor}/"))
+
     def violation_error(self, violation: Violation) -> ApiError:
         """The vendor's answer to a request body that broke its schema."""
         if violation.wrong_root_type:

@@ -26,6 +26,11 @@ NORMAL_VALUES = {
 }
 
 
+def _agree(sent: Sent, operation: str, answered: Any, model: Any) -> None:
+    """The server's answer (or what it reads back) equals the model's."""
+    assert answered == model, f"{operation}: answered {answered!r}, the model holds {model!r}\n  {sent.curl()}"
+
+
 def _expect(sent: Sent, operation: str, status: int | tuple[int, ...]) -> Any:
     statuses = (status,) if isinstance(status, int) else status
     assert sent.status in statuses, (
@@ -78,9 +83,7 @@ class ChartMogulMachine(VendorMachine):
             return
         self.definitions[key] = type_name
         self.custom[uuid][key] = value
-        assert _expect(sent, "add", 200)["custom"] == self.custom[uuid], (
-            f"add: answer differs from model\n{sent.curl()}"
-        )
+        _agree(sent, "add", _expect(sent, "add", 200)["custom"], self.custom[uuid])
 
     @precondition(lambda self: any(k in self.definitions for k in KEYS))
     @rule(data=st.data())
@@ -90,7 +93,7 @@ class ChartMogulMachine(VendorMachine):
         value = data.draw(NORMAL_VALUES[self.definitions[key]])
         sent = self.call("PUT", f"/v1/customers/{uuid}/attributes/custom", {"custom": {key: value}})
         self.custom[uuid][key] = value
-        assert _expect(sent, "update", 200)["custom"] == self.custom[uuid], f"update: answer differs\n{sent.curl()}"
+        _agree(sent, "update", _expect(sent, "update", 200)["custom"], self.custom[uuid])
 
     @rule(data=st.data(), key=st.sampled_from(KEYS))
     def update_undefined(self, data: st.DataObject, key: str) -> None:
@@ -111,7 +114,7 @@ class ChartMogulMachine(VendorMachine):
         for key in keys:
             self.custom[uuid].pop(key, None)
         if self.custom[uuid]:
-            assert _expect(sent, "remove", 200)["custom"] == self.custom[uuid], f"remove: answer differs\n{sent.curl()}"
+            _agree(sent, "remove", _expect(sent, "remove", 200)["custom"], self.custom[uuid])
         else:
             _expect(sent, "remove (last attribute)", 204)
 
@@ -124,18 +127,17 @@ class ChartMogulMachine(VendorMachine):
         if not adding:
             self.tags[uuid] = [t for t in self.tags[uuid] if t != tag]
         operation = "tags_add" if adding else "tags_remove"
-        assert _expect(sent, operation, 200)["tags"] == self.tags[uuid], f"{operation}: answer differs\n{sent.curl()}"
+        _agree(sent, operation, _expect(sent, operation, 200)["tags"], self.tags[uuid])
 
     @invariant()
     def reads_back(self) -> None:
         if not hasattr(self, "custom"):
             return
         for uuid in self.custom:
-            body = _expect(self.call("GET", f"/v1/customers/{uuid}/attributes"), "retrieve", 200)
-            assert body["custom"] == self.custom[uuid], (
-                f"retrieve: custom {body['custom']} != model {self.custom[uuid]}"
-            )
-            assert body["tags"] == self.tags[uuid], f"retrieve: tags {body['tags']} != model {self.tags[uuid]}"
+            sent = self.call("GET", f"/v1/customers/{uuid}/attributes")
+            body = _expect(sent, "retrieve", 200)
+            _agree(sent, "retrieve (custom)", body.get("custom"), self.custom[uuid])
+            _agree(sent, "retrieve (tags)", body.get("tags"), self.tags[uuid])
 
 
 class BunceMachine(VendorMachine):
@@ -157,7 +159,7 @@ class BunceMachine(VendorMachine):
             _expect(sent, "attribute_create (duplicate name)", 422)
             return
         created = _expect(sent, "attribute_create", (200, 201))["data"]
-        assert (created["name"], created["data_type"]) == (name, data_type), f"attribute_create: {created}"
+        _agree(sent, "attribute_create", (created["name"], created["data_type"]), (name, data_type))
         self.attributes[created["id"]] = created
 
     @rule(data=st.data(), customer=st.sampled_from(["c1", "c2"]))
@@ -184,19 +186,17 @@ class BunceMachine(VendorMachine):
         expected = [
             n for n, (i, v) in enumerate(rows) if i in self.attributes and fits[self.attributes[i]["data_type"]](v)
         ]
-        assert [s["row"] for s in body["saved"]] == expected, (
-            f"set_values: saved {body['saved']}, expected rows {expected}"
-        )
-        assert sorted(int(k) for k in body["errors"]) == [n for n in range(len(rows)) if n not in expected], (
-            f"set_values: errors {body['errors']}"
-        )
+        _agree(sent, "set_values (rows saved)", [s["row"] for s in body["saved"]], expected)
+        skipped = [n for n in range(len(rows)) if n not in expected]
+        _agree(sent, "set_values (rows skipped)", sorted(int(k) for k in body["errors"]), skipped)
 
     @invariant()
     def lists_back(self) -> None:
         if not hasattr(self, "attributes"):
             return
-        listed = _expect(self.call("GET", "/v1/attributes?per_page=100"), "attribute_list", 200)["data"]
-        assert {a["id"]: a for a in listed} == self.attributes, "attribute_list: differs from the model"
+        sent = self.call("GET", "/v1/attributes?per_page=100")
+        listed = _expect(sent, "attribute_list", 200)["data"]
+        _agree(sent, "attribute_list", {a["id"]: a for a in listed}, self.attributes)
 
 
 class InvisibleCollectorMachine(VendorMachine):
@@ -216,7 +216,7 @@ class InvisibleCollectorMachine(VendorMachine):
         )
         if external_id in self.external:
             body = _expect(sent, "customer_create (duplicate externalId)", 409)
-            assert body.get("gid") == self.external[external_id], f"customer_create: 409 without the gid: {body}"
+            _agree(sent, "customer_create (409 gid)", body.get("gid"), self.external[external_id])
             return
         gid = _expect(sent, "customer_create", (200, 201))["gid"]
         self.customers[gid] = {}
@@ -232,17 +232,15 @@ class InvisibleCollectorMachine(VendorMachine):
         ref = next((e for e, g in self.external.items() if g == gid), gid) if by_external else gid
         sent = self.call("POST", f"/customers/{ref}/attributes", values)
         self.customers[gid].update(values)
-        assert _expect(sent, "attributes_set", 200) == self.customers[gid], (
-            f"attributes_set: answer differs\n{sent.curl()}"
-        )
+        _agree(sent, "attributes_set", _expect(sent, "attributes_set", 200), self.customers[gid])
 
     @invariant()
     def reads_back(self) -> None:
         if not hasattr(self, "customers"):
             return
         for gid, attributes in self.customers.items():
-            body = _expect(self.call("GET", f"/customers/{gid}/attributes"), "attributes_get", 200)
-            assert body == attributes, f"attributes_get: {body} != model {attributes}"
+            sent = self.call("GET", f"/customers/{gid}/attributes")
+            _agree(sent, "attributes_get", _expect(sent, "attributes_get", 200), attributes)
 
 
 MACHINES: dict[str, type[VendorMachine]] = {

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 from jsonschema.protocols import Validator
 
-from mockattr.contract import SCHEMA_BASE_URI, Contract, _ecma_regex
+from mockattr.contract import _ecma_regex
 
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 HANDLED = {
@@ -48,25 +48,6 @@ HANDLED = {
 
 class UnsupportedSchema(ValueError):
     """A schema keyword the walker does not know."""
-
-
-def resolved(contract: Contract, ref: str) -> dict[str, Any]:
-    """The schema at ``ref`` with every ``$ref`` inlined and ``$defs`` dropped: self-contained."""
-
-    def walk(node: Any, resolver: Any) -> Any:
-        if isinstance(node, list):
-            return [walk(item, resolver) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if "$ref" in node:
-            found = resolver.lookup(node["$ref"])
-            target = walk(found.contents, found.resolver)
-            rest = {k: walk(v, resolver) for k, v in node.items() if k not in ("$ref", "$defs", "$schema", "$id")}
-            return {"allOf": [target, rest]} if rest else target
-        return {k: walk(v, resolver) for k, v in node.items() if k not in ("$defs", "$schema", "$id")}
-
-    base = contract.registry.resolver(base_uri=f"{SCHEMA_BASE_URI}{contract.vendor}/")
-    return walk({"$ref": ref}, base)
 
 
 def from_schema(schema: Any, validator: Validator | None = None) -> st.SearchStrategy[Any]:

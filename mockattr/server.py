@@ -82,15 +82,17 @@ def start_background(
     return BackgroundServer(server, thread)
 
 
-def stop_on_sigterm(server: BaseWSGIServer) -> None:
-    """Make SIGTERM stop ``server`` cleanly (install before announcing the server, so no SIGTERM is lost)."""
+def stop_on_signals(server: BaseWSGIServer) -> None:
+    """Make SIGTERM and Ctrl-C (SIGINT) stop ``server`` cleanly, whenever they come: install this before
+    announcing the server, so a signal sent as soon as its URL is printed is not lost."""
 
     def stop(signum: int, frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 def serve_until_stopped(server: BaseWSGIServer) -> None:
-    """Serve in the foreground until Ctrl-C or SIGTERM (see ``stop_on_sigterm``), then return."""
-    server.serve_forever()  # werkzeug's own loop treats Ctrl-C as a clean stop
+    """Serve in the foreground until ``stop_on_signals`` stops it, then return."""
+    server.serve_forever()

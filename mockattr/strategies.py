@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from mockattr.contract import Contract, load_contract
 from mockattr.runtime import load_fixture
-from mockattr.schemagen import from_schema, mutants, resolved
+from mockattr.schemagen import from_schema, mutants
 
 __all__ = ["GeneratedRequest", "attribute_keys", "attribute_values", "invalid_requests", "valid_requests"]
 
@@ -62,7 +62,7 @@ def _fixture(vendor: str) -> dict[str, Any]:
 
 @cache
 def _schema(vendor: str, ref: str) -> dict[str, Any]:
-    return resolved(_contract(vendor), ref)
+    return _contract(vendor).resolved(ref)
 
 
 def _from_ref(vendor: str, ref: str) -> st.SearchStrategy[Any]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 from support import VendorClient
 
 from mockattr.pytest_plugin import MockattrHandle
@@ -27,3 +30,9 @@ def bunce(server_url: str) -> VendorClient:
 @pytest.fixture
 def invisible_collector(server_url: str) -> VendorClient:
     return VendorClient("invisible_collector", f"{server_url}/invisible_collector")
+
+
+# Hypothesis: "ci" (the default) keeps the suite quick; `pytest --hypothesis-profile=deep` runs many more.
+settings.register_profile("ci", max_examples=15, deadline=None, print_blob=True)
+settings.register_profile("deep", max_examples=300, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -1,0 +1,124 @@
+"""mockattr.strategies: each produces what it promises, and its examples come back from a seed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, seed, settings
+from hypothesis import strategies as st
+
+from mockattr import VENDOR_IDS
+from mockattr.contract import load_contract
+from mockattr.strategies import (
+    EDGE_VALUES,
+    attribute_keys,
+    attribute_values,
+    dates_exist,
+    invalid_requests,
+    valid_requests,
+)
+
+OPERATIONS = [(vendor, op) for vendor in VENDOR_IDS for op in load_contract(vendor).operations]
+TAKING_INPUT = [
+    (vendor, op)
+    for vendor, op in OPERATIONS
+    if load_contract(vendor).operations[op].request or load_contract(vendor).operations[op].query
+]
+TYPES = [("chartmogul", t) for t in ("String", "Integer", "Decimal", "Timestamp", "Boolean")] + [
+    ("bunce", t) for t in ("text", "numeric", "timestamp")
+]
+
+
+@pytest.mark.parametrize(("vendor", "operation"), OPERATIONS)
+def test_valid_requests_fit_the_request_schema(vendor: str, operation: str) -> None:
+    contract = load_contract(vendor)
+    spec = contract.operations[operation]
+
+    @given(valid_requests(vendor, operation))
+    def run(request) -> None:
+        assert request.path().count("{") == 0
+        if spec.request is not None:
+            assert spec.request.is_valid(request.body) and dates_exist(request.body)
+        if spec.query is not None:
+            assert spec.query.is_valid(request.query)
+
+    run()
+
+
+@pytest.mark.parametrize(("vendor", "operation"), TAKING_INPUT)
+def test_invalid_requests_break_the_schema_and_name_the_vendors_status(vendor: str, operation: str) -> None:
+    contract = load_contract(vendor)
+    spec = contract.operations[operation]
+    status = contract.index["errors"]["invalid_parameter"]["status"]
+    assert status == contract.index["errors"]["missing_parameter"]["status"]
+    assert status == contract.index["errors"]["not_an_object"]["status"]
+
+    @given(invalid_requests(vendor, operation))
+    def run(pair) -> None:
+        request, expected = pair
+        assert expected == status and expected in spec.responses
+        if request.query:
+            assert not spec.query.is_valid(request.query)
+        else:
+            assert not spec.request.is_valid(request.body)
+
+    run()
+
+
+@pytest.mark.parametrize(("vendor", "type_name"), TYPES)
+def test_attribute_values_are_valid_or_not_as_promised(vendor: str, type_name: str) -> None:
+    validator = load_contract(vendor).validator(f"common.json#/$defs/{type_name}")
+
+    @given(attribute_values(vendor, type_name, valid=True), attribute_values(vendor, type_name, valid=False))
+    def run(good, bad) -> None:
+        assert validator.is_valid(good) and dates_exist(good)
+        assert not (validator.is_valid(bad) and dates_exist(bad))
+
+    run()
+
+
+def test_edge_cases_sit_on_the_right_side_of_the_rules() -> None:
+    def edges(vendor: str, type_name: str, valid: bool) -> list:
+        validator = load_contract(vendor).validator(f"common.json#/$defs/{type_name}")
+        return [
+            v
+            for v in EDGE_VALUES[
+                {"String": "text", "Boolean": "boolean", "Integer": "number", "Timestamp": "timestamp"}.get(
+                    type_name, "number"
+                )
+            ]
+            if (validator.is_valid(v) and dates_exist(v)) == valid
+        ]
+
+    assert "x" * 255 in edges("chartmogul", "String", True) and "x" * 256 in edges("chartmogul", "String", False)
+    assert {"TRUE", "t", "0"} <= set(edges("chartmogul", "Boolean", True))
+    assert {"True ", "yes", "T"} <= set(edges("chartmogul", "Boolean", False))
+    assert "2024-02-29T12:00:00Z" in edges("chartmogul", "Timestamp", True)
+    assert "2023-02-29T12:00:00Z" in edges("chartmogul", "Timestamp", False)
+    assert {"NaN", "Infinity", "1e3"} <= set(edges("chartmogul", "Integer", False))
+
+
+def test_attribute_keys() -> None:
+    validator = load_contract("chartmogul").validator("common.json#/$defs/key")
+
+    @given(attribute_keys(valid=True), attribute_keys(valid=False))
+    def run(good: str, bad: str) -> None:
+        assert validator.is_valid(good) and not validator.is_valid(bad)
+
+    run()
+
+
+def test_examples_are_reproducible_from_a_seed() -> None:
+    def draw_with(seed_value: int) -> list:
+        drawn: list = []
+
+        @seed(seed_value)
+        @settings(max_examples=20, database=None)
+        @given(st.tuples(valid_requests("chartmogul", "add"), invalid_requests("bunce", "set_values")))
+        def run(pair) -> None:
+            drawn.append(repr(pair))
+
+        run()
+        return drawn
+
+    assert draw_with(7) == draw_with(7)
+    assert draw_with(7) != draw_with(8)
