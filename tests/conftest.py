@@ -33,6 +33,6 @@ def invisible_collector(server_url: str) -> VendorClient:
 
 
 # Hypothesis: "ci" (the default) keeps the suite quick; `pytest --hypothesis-profile=deep` runs many more.
-settings.register_profile("ci", max_examples=15, deadline=None, print_blob=True)
+settings.register_profile("ci", max_examples=10, deadline=None, print_blob=True)
 settings.register_profile("deep", max_examples=300, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -15,22 +15,42 @@ EXAMPLE_COUNT = 6
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """A pytest run in its own process (needed for xdist workers and a clean TLS / CA environment)."""
     return pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider", timeout=120)
 
 
-def test_examples_pass_over_tls_with_nothing_skipped(pytester: pytest.Pytester) -> None:
-    result = run(pytester, EXAMPLES, "--mockattr-tls")
-    result.assert_outcomes(passed=EXAMPLE_COUNT)
+def run_inline(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """A pytest run in this process: much quicker to start."""
+    return pytester.runpytest_inprocess(*args, "-p", "no:cacheprovider")
 
 
-def test_examples_pass_with_two_xdist_workers_each_on_its_own_server(pytester: pytest.Pytester) -> None:
+WORKER_TESTS = """
+import os, pathlib
+import pytest
+
+@pytest.mark.parametrize("n", range(6))
+def test_note_my_server(mockattr, n):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "none")
+    pathlib.Path(f"{worker}-{n}.url").write_text(mockattr.base_url)
+"""
+
+
+def test_examples_pass_over_tls_with_two_xdist_workers_each_on_its_own_server(pytester: pytest.Pytester) -> None:
+    """Nothing skipped (the retry example needs TLS); coverage merged from both workers."""
+    notes = pytester.makepyfile(WORKER_TESTS)
     report = pytester.path / "report.json"
-    result = run(pytester, EXAMPLES, "-n", "2", "--mockattr-tls", f"--mockattr-report={report}")
-    result.assert_outcomes(passed=EXAMPLE_COUNT)
+    result = run(pytester, EXAMPLES, str(notes), "-n", "2", "--mockattr-tls", f"--mockattr-report={report}")
+    result.assert_outcomes(passed=EXAMPLE_COUNT + 6)
     result.stdout.fnmatch_lines(["mockattr: chartmogul */10 operations, */11 error statuses*"])
     chartmogul = json.loads(report.read_text())["chartmogul"]
     assert {"retrieve", "update", "customer_get"} <= set(chartmogul["operations_called"]), "workers' coverage merged"
     assert 429 in chartmogul["error_statuses_seen"] and 403 in chartmogul["error_statuses_seen"]
+    by_worker: dict[str, set[str]] = {}
+    for note in pytester.path.glob("gw*.url"):
+        by_worker.setdefault(note.name.split("-")[0], set()).add(note.read_text())
+    assert len(by_worker) == 2, by_worker
+    assert all(len(urls) == 1 for urls in by_worker.values()), "one server per worker for the session"
+    assert len(set.union(*by_worker.values())) == 2, "the workers' servers differ"
 
 
 def serve(*args: str) -> tuple[subprocess.Popen[str], str, str | None]:
@@ -69,31 +89,9 @@ def test_tls_option_with_an_external_server_is_a_usage_error(
     pytester: pytest.Pytester, served: tuple[str, str]
 ) -> None:
     pytester.makepyfile("def test_x(mockattr): pass")
-    result = run(pytester, f"--mockattr-base-url={served[0]}", "--mockattr-tls")
+    result = run_inline(pytester, f"--mockattr-base-url={served[0]}", "--mockattr-tls")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*start that one with `mockattr serve --tls`*"])
-
-
-WORKER_TESTS = """
-import os, pathlib
-import pytest
-
-@pytest.mark.parametrize("n", range(6))
-def test_note_my_server(mockattr, n):
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "none")
-    pathlib.Path(f"{worker}-{n}.url").write_text(mockattr.base_url)
-"""
-
-
-def test_each_xdist_worker_has_its_own_server(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(WORKER_TESTS)
-    run(pytester, "-n", "2").assert_outcomes(passed=6)
-    by_worker: dict[str, set[str]] = {}
-    for note in pytester.path.glob("gw*.url"):
-        by_worker.setdefault(note.name.split("-")[0], set()).add(note.read_text())
-    assert len(by_worker) == 2, by_worker
-    assert all(len(urls) == 1 for urls in by_worker.values()), "one server per worker for the session"
-    assert len(set.union(*by_worker.values())) == 2, "the workers' servers differ"
 
 
 DELAYED_TESTS = """
@@ -119,7 +117,7 @@ def test_b_is_not_touched_by_it(mockattr):
 
 def test_a_request_delayed_across_tests_does_not_reach_the_next(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(DELAYED_TESTS)
-    run(pytester).assert_outcomes(passed=2)
+    run_inline(pytester).assert_outcomes(passed=2)
 
 
 LEAK_TESTS = """
@@ -145,7 +143,7 @@ def test_b_sees_the_fixtures_again(mockattr):
 
 def test_state_does_not_leak_between_tests(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(LEAK_TESTS)
-    run(pytester).assert_outcomes(passed=2)
+    run_inline(pytester).assert_outcomes(passed=2)
 
 
 BAD_REQUEST_TESTS = """
@@ -181,8 +179,8 @@ def test_good(mockattr):
 
 def test_strict_option_fails_tests_that_broke_the_contract(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(BAD_REQUEST_TESTS)
-    run(pytester).assert_outcomes(passed=5)
-    strict = run(pytester, "--mockattr-strict")
+    run_inline(pytester).assert_outcomes(passed=5)
+    strict = run_inline(pytester, "--mockattr-strict")
     strict.assert_outcomes(passed=4, failed=1)
     strict.stdout.fnmatch_lines(["*FAILED*test_plain*"])
     strict.stdout.fnmatch_lines(["*PUT /chartmogul/v1/customers/*/attributes/custom -> 400: body: not valid JSON*"])
@@ -191,7 +189,7 @@ def test_strict_option_fails_tests_that_broke_the_contract(pytester: pytest.Pyte
 def test_summary_names_what_the_suite_never_touched(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(LEAK_TESTS)
     report = pytester.path / "coverage.json"
-    result = run(pytester, f"--mockattr-report={report}")
+    result = run_inline(pytester, f"--mockattr-report={report}")
     result.stdout.fnmatch_lines(
         [
             "mockattr: chartmogul 2/10 operations, 0/11 error statuses; bunce 0/3 operations, 0/6 error statuses; "
