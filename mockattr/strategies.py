@@ -273,9 +273,16 @@ def _chartmogul_body(operation: str) -> st.SearchStrategy[Any]:
         )
     if operation == "customer_update":
         custom = from_schema(_bound_custom(wrappable=True))
-        body = st.tuples(body, custom, st.booleans()).map(
-            lambda t: {**t[0], "attributes": {**t[0].get("attributes", {}), "custom": t[1]}} if t[2] else t[0]
-        )
+
+        def bind(drawn: tuple[dict[str, Any], dict[str, Any], bool]) -> dict[str, Any]:
+            """attributes.custom may only name defined keys: the drawn map is replaced by a bound one, or dropped."""
+            patch, bound, keep = drawn
+            if "attributes" not in patch and not keep:
+                return patch
+            attributes = {k: v for k, v in patch.get("attributes", {}).items() if k != "custom"}
+            return {**patch, "attributes": {**attributes, **({"custom": bound} if keep else {})}}
+
+        body = st.tuples(body, custom, st.booleans()).map(bind)
     if operation.endswith("by_email"):
         body = st.tuples(body, st.sampled_from(emails)).map(lambda t: {**t[0], "email": t[1]})
     return body

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import base64
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from mockattr.contract import Contract, check, load_contract
+from mockattr.target import AUTH_HEADERS
 
-
-def basic(key: str) -> dict[str, str]:
-    """ChartMogul's auth header for ``key``."""
-    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
-
-
-AUTH_HEADERS = {
-    "chartmogul": basic,
-    "bunce": lambda key: {"X-Authorization": key},
-    "invisible_collector": lambda key: {"Authorization": f"Bearer {key}"},
-}
+basic = AUTH_HEADERS["chartmogul"]
+"""ChartMogul's auth header for a key."""
 
 
 @dataclass
@@ -120,3 +113,32 @@ def assert_error(response: requests.Response, status: int, param: Any = ..., mes
     if message is not None:
         assert message in body["message"], body
     return body
+
+
+def start_serve(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start ``mockattr serve --port 0 ARGS`` as a newcomer would; read what it prints: each vendor's
+    URL, ``admin``, ``CA certificate`` (with --tls), and the base URL under ``base``."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockattr", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    urls = {"base": process.stdout.readline().split()[-1]}
+    for line in process.stdout:
+        if line.startswith("  "):
+            urls[line[:22].strip()] = line[22:].strip().rstrip("/")
+        if "admin" in urls:
+            return process, urls
+    raise AssertionError(f"serve printed no URLs: {process.stderr.read() if process.stderr else ''}")
+
+
+def serve_fails(*args: str) -> str:
+    """``mockattr serve --port 0 ARGS`` must stop at start with a clear error (no traceback): its stderr."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mockattr", "serve", "--port", "0", *args], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    return result.stderr

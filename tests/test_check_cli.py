@@ -39,7 +39,7 @@ def test_check_passes_against_mockattr_serve(tmp_path: Path) -> None:
                 "--base-url",
                 url,
                 "--max-examples",
-                "5",
+                "2",
                 "--junit",
                 str(report),
             ],

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from support import AUTH_HEADERS, basic
+from support import AUTH_HEADERS, basic, serve_fails, start_serve
 
 from mockattr import VENDOR_IDS
 
@@ -20,21 +20,9 @@ ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 
 
 def start(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """Start ``mockattr serve --port 0 ARGS`` and read the URLs it prints."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockattr", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    urls: dict[str, str] = {}
-    for line in process.stdout:
-        if line.startswith("  "):
-            urls[line[:22].strip()] = line[22:].strip().rstrip("/")
-        if "admin" in urls:
-            return process, urls
-    raise AssertionError(f"serve printed no URLs: {process.stderr.read() if process.stderr else ''}")
+    process, urls = start_serve(*args)
+    urls.pop("base")
+    return process, urls
 
 
 @pytest.fixture
@@ -120,15 +108,8 @@ def test_fixtures_option_seeds_new_tenants(tmp_path: Path) -> None:
 
 def test_a_broken_fixture_is_a_clear_error_at_start(tmp_path: Path) -> None:
     (tmp_path / "chartmogul.json").write_text('{"attribute_definitions": {}, "customers": "none"}')
-    result = subprocess.run(
-        [sys.executable, "-m", "mockattr", "serve", "--port", "0", "--fixtures", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode != 0
-    assert "chartmogul.json" in result.stderr and "customers" in result.stderr
-    assert "Traceback" not in result.stderr
+    stderr = serve_fails("--fixtures", str(tmp_path))
+    assert "chartmogul.json" in stderr and "customers" in stderr
 
 
 def test_a_fixture_value_that_contradicts_its_definition_is_a_clear_error(tmp_path: Path) -> None:
@@ -138,15 +119,8 @@ def test_a_fixture_value_that_contradicts_its_definition_is_a_clear_error(tmp_pa
     data["customers"][0]["attributes"]["custom"]["age"] = "old"
     data["customers"][1]["attributes"]["custom"]["never_defined"] = 1
     (tmp_path / "chartmogul.json").write_text(json.dumps(data))
-    result = subprocess.run(
-        [sys.executable, "-m", "mockattr", "serve", "--port", "0", "--fixtures", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode != 0
-    assert "chartmogul.json" in result.stderr and "custom.age" in result.stderr
-    assert "Traceback" not in result.stderr
+    stderr = serve_fails("--fixtures", str(tmp_path))
+    assert "chartmogul.json" in stderr and "custom.age" in stderr
 
 
 def test_api_key_option(tmp_path: Path) -> None:

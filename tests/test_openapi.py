@@ -69,7 +69,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_schema(mockatt
             "--checks",
             "not_a_server_error,response_schema_conformance",
             "--max-examples",
-            "10",
+            "5",
             "--seed",
             "1",
             "--generation-with-security-parameters",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import start_serve
 
 EXAMPLES = str(Path(__file__).parent / "examples")
 EXAMPLE_COUNT = 6
@@ -16,7 +15,7 @@ EXAMPLE_COUNT = 6
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """A pytest run in its own process (needed for xdist workers and a clean TLS / CA environment)."""
-    return pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider", timeout=120)
+    return pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider", "-p", "no:schemathesis", timeout=120)
 
 
 def run_inline(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -53,28 +52,10 @@ def test_examples_pass_over_tls_with_two_xdist_workers_each_on_its_own_server(py
     assert len(set.union(*by_worker.values())) == 2, "the workers' servers differ"
 
 
-def serve(*args: str) -> tuple[subprocess.Popen[str], str, str | None]:
-    """``mockattr serve --port 0 ARGS``: the process, its base URL and its CA file (with --tls)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockattr", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    url, ca = process.stdout.readline().split()[-1], None
-    for line in process.stdout:
-        if "CA certificate" in line:
-            ca = line.split()[-1]
-        if "admin" in line:
-            return process, url, ca
-    raise AssertionError("serve printed no admin line")
-
-
 @pytest.fixture
 def served() -> Iterator[tuple[str, str | None]]:
-    process, url, ca = serve("--tls")
-    yield url, ca
+    process, urls = start_serve("--tls")
+    yield urls["base"], urls["CA certificate"]
     process.terminate()
     process.wait(10)
 

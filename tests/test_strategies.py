@@ -112,7 +112,7 @@ def test_examples_are_reproducible_from_a_seed() -> None:
         drawn: list = []
 
         @seed(seed_value)
-        @settings(max_examples=20, database=None)
+        @settings(max_examples=10, database=None)
         @given(st.tuples(valid_requests("chartmogul", "add"), invalid_requests("bunce", "set_values")))
         def run(pair) -> None:
             drawn.append(repr(pair))
