@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import regress
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
@@ -103,6 +104,7 @@ class Contract:
         if found is None:
             uri = SCHEMA_BASE_URI + f"{self.vendor}/{ref}"
             found = self._validators[ref] = SchemaValidator({"$ref": uri}, registry=self.registry)
+            _FAST[id(found)] = jsonschema_rs.Draft202012Validator(self.resolved(ref))
         return found
 
     def error(
@@ -147,8 +149,23 @@ class Contract:
         return self.error("invalid_parameter", param=violation.param, detail=violation.detail)
 
 
+_FAST: dict[int, Any] = {}
+"""A jsonschema-rs twin of every contract validator (by the validator's id; contract validators live as
+long as the process). It answers "valid?" about ten times faster; the Python validator, with its error
+paths and messages, only runs when the answer is no. A test checks that the twin accepts nothing the
+Python validator rejects."""
+
+
+def fast_twin(validator: Validator) -> Any:
+    """The jsonschema-rs twin of a contract validator."""
+    return _FAST[id(validator)]
+
+
 def check(validator: Validator, instance: Any) -> Violation | None:
     """The most relevant way ``instance`` breaks ``validator``'s schema, or None when it is valid."""
+    fast = _FAST.get(id(validator))
+    if fast is not None and fast.is_valid(instance):
+        return None
     error = best_match(validator.iter_errors(instance))
     if error is None:
         return None
@@ -157,6 +174,9 @@ def check(validator: Validator, instance: Any) -> Violation | None:
 
 def violations(validator: Validator, instance: Any) -> list[Violation]:
     """Every way ``instance`` breaks ``validator``'s schema, the most relevant first; empty when valid."""
+    fast = _FAST.get(id(validator))
+    if fast is not None and fast.is_valid(instance):
+        return []
     errors = list(validator.iter_errors(instance))
     if not errors:
         return []
