@@ -79,7 +79,7 @@ def serve(
 
 def _serve(app: Flask, host: str, port: int, certificates: Certificates | None) -> None:
     try:
-        server = bind(app, host, port, certificates.server_context() if certificates else None)
+        server = bind(app, host, port, certificates.server_context() if certificates else None, drain=True)
     except OSError as err:
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
     stop_on_signals(server)

@@ -9,27 +9,41 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 HANDSHAKE_TIMEOUT = 10.0
 """Seconds a client gets to finish the TLS handshake."""
+IDLE_TIMEOUT = 10.0
+"""Seconds a connection may stay silent (mid-request or between keep-alive requests) before it is
+closed: a slow or half-sent request holds only its own thread, and only this long."""
 
 
-class TLSServer(ThreadedWSGIServer):
-    """werkzeug's threaded server, with the TLS handshake in each connection's own thread (werkzeug's
-    own does it in the accept loop, where one silent client stops every other)."""
+class RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler with a socket timeout."""
 
-    def __init__(self, host: str, port: int, app: Flask, ssl_context: ssl.SSLContext) -> None:
-        super().__init__(host, port, app)
+    timeout = IDLE_TIMEOUT
+
+
+class MockServer(ThreadedWSGIServer):
+    """werkzeug's threaded server; with ``drain``, closing it waits for requests in flight (its request
+    threads are not daemons); with an SSL context, the TLS handshake happens in each connection's own
+    thread (werkzeug does it in the accept loop, where one silent client stops every other)."""
+
+    def __init__(self, host: str, port: int, app: Flask, ssl_context: ssl.SSLContext | None, drain: bool) -> None:
+        super().__init__(host, port, app, handler=RequestHandler)
         self.ssl_context = ssl_context  # werkzeug reads it for the https scheme
+        self.daemon_threads = not drain
+        self.block_on_close = drain
 
     def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
         request.settimeout(HANDSHAKE_TIMEOUT)
         try:
             secure = self.ssl_context.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
             return
-        secure.settimeout(None)
         try:
             super().finish_request(secure, client_address)
         finally:
@@ -37,12 +51,15 @@ class TLSServer(ThreadedWSGIServer):
 
 
 def bind(
-    app: Flask, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+    app: Flask,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+    drain: bool = False,
 ) -> BaseWSGIServer:
-    """A threaded server for ``app`` bound now; port 0 picks a free port (read it back, no race)."""
-    if ssl_context is not None:
-        return TLSServer(host, port, app, ssl_context)
-    return make_server(host, port, app, threaded=True)
+    """A threaded server for ``app`` bound now; port 0 picks a free port (read it back, no race). With
+    ``drain``, stopping it lets the requests in flight finish first."""
+    return MockServer(host, port, app, ssl_context, drain)
 
 
 def base_url(server: BaseWSGIServer) -> str:
@@ -94,5 +111,6 @@ def stop_on_signals(server: BaseWSGIServer) -> None:
 
 
 def serve_until_stopped(server: BaseWSGIServer) -> None:
-    """Serve in the foreground until ``stop_on_signals`` stops it, then return."""
-    server.serve_forever()
+    """Serve in the foreground until ``stop_on_signals`` stops it; return once the requests in flight
+    are answered (when the server was bound with ``drain``)."""
+    server.serve_forever()  # werkzeug's serve_forever ends with server_close, which joins the threads

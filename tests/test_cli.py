@@ -7,6 +7,8 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +142,23 @@ def test_help_lists_the_options() -> None:
     )
     for option in ("--host", "--port", "--fixtures", "--api-key", "--vendor"):
         assert option in result.stdout
+
+
+def test_sigterm_lets_a_request_in_flight_finish() -> None:
+    process, urls = start()
+    try:
+        fault = {"vendor": "chartmogul", "operation": "retrieve", "delay": 1.5}
+        assert requests.post(f"{urls['admin']}/faults", json=fault, timeout=5).status_code == 201
+        answers: list[int] = []
+        url = f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes"
+        worker = threading.Thread(
+            target=lambda: answers.append(requests.get(url, headers=basic("k"), timeout=10).status_code)
+        )
+        worker.start()
+        time.sleep(0.5)  # the request is in flight, waiting out its delay
+        process.send_signal(signal.SIGTERM)
+        worker.join(10)
+        assert answers == [200], "the request in flight was answered"
+        assert process.wait(10) == 0
+    finally:
+        process.kill()

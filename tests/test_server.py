@@ -51,3 +51,13 @@ def test_broken_chunked_encoding_is_the_vendors_422(mockattr) -> None:
     assert '"code":422' in answer
     [entry] = mockattr.requests("invisible_collector")
     assert entry.violations[0].startswith("body: unreadable")
+
+
+def test_a_half_sent_request_does_not_stop_the_others(mockattr) -> None:
+    host, port = mockattr.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as slow:
+        slow.sendall(
+            b"PUT /chartmogul/v1/customers/x/attributes/custom HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
+        )
+        response = requests.get(mockattr.base_url + "/__mockattr/health", timeout=3)
+        assert response.status_code == 200
