@@ -76,13 +76,15 @@ def _json_body() -> object:
 
 @admin_blueprint.get("/health")
 def health() -> Response:
-    """``{"status": "ok", "version", "vendors": {id: path prefix}}``."""
+    """``{"status": "ok", "version", "vendors": {id: path prefix}, "tenants", "max_tenants"}``."""
     runtime = _runtime()
     return json_response(
         {
             "status": "ok",
             "version": __version__,
             "vendors": {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors},
+            "tenants": runtime.store.tenant_count(),
+            "max_tenants": runtime.store.max_tenants,
         }
     )
 

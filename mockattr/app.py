@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from mockattr import VENDOR_IDS, __version__
 from mockattr.errors import ApiError
 from mockattr.runtime import Runtime
+from mockattr.store import DEFAULT_MAX_TENANTS
 
 VERSION_HEADER = "X-Mockattr-Version"
 UNROUTED = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
@@ -23,12 +24,14 @@ def create_app(
     root_vendor: str | None = None,
     fixtures_dir: Path | str | None = None,
     api_keys: Iterable[str] | None = None,
+    max_tenants: int = DEFAULT_MAX_TENANTS,
 ) -> Flask:
     """The mock server as a WSGI app.
 
     Serves every vendor (or those in ``vendor_ids``) under ``/<vendor id>``; with ``root_vendor``, serves
     only that vendor, at the root. ``fixtures_dir`` replaces the embedded fixtures (per vendor file);
-    ``api_keys``, when given, is the only credentials accepted. Raises ``FixtureError`` for bad fixtures.
+    ``api_keys``, when given, is the only credentials accepted; past ``max_tenants`` the least recently
+    used tenant is dropped. Raises ``FixtureError`` for bad fixtures.
     """
     from mockattr.admin import admin_blueprint
 
@@ -38,6 +41,7 @@ def create_app(
         root_vendor=root_vendor,
         fixtures_dir=Path(fixtures_dir) if fixtures_dir else None,
         api_keys=api_keys,
+        max_tenants=max_tenants,
     )
     app = Flask("mockattr")
     app.extensions["mockattr"] = runtime

@@ -16,6 +16,7 @@ from mockattr.admin import ADMIN_PREFIX
 from mockattr.app import create_app, runtime_of
 from mockattr.runtime import FixtureError
 from mockattr.server import base_url, bind, serve_until_stopped, stop_on_signals
+from mockattr.store import DEFAULT_MAX_TENANTS
 from mockattr.tls import Certificates, generate
 
 if TYPE_CHECKING:
@@ -56,12 +57,25 @@ def main() -> None:
     help="Serve only this vendor, at the root of host:port (for clients that drop a base-URL path).",
 )
 @click.option(
+    "--max-tenants",
+    default=DEFAULT_MAX_TENANTS,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Worlds kept in memory; a new tenant past this drops the least recently used one.",
+)
+@click.option(
     "--tls",
     is_flag=True,
     help="Speak HTTPS with a certificate from a CA generated at start; prints the CA file to trust.",
 )
 def serve(
-    host: str, port: int, fixtures_dir: Path | None, api_keys: tuple[str, ...], vendor: str | None, tls: bool
+    host: str,
+    port: int,
+    fixtures_dir: Path | None,
+    api_keys: tuple[str, ...],
+    vendor: str | None,
+    max_tenants: int,
+    tls: bool,
 ) -> None:
     """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM.
 
@@ -69,7 +83,9 @@ def serve(
     /__mockattr/: health, reset, state, seed, requests (the journal) and faults.
     """
     try:
-        app = create_app(root_vendor=vendor, fixtures_dir=fixtures_dir, api_keys=api_keys or None)
+        app = create_app(
+            root_vendor=vendor, fixtures_dir=fixtures_dir, api_keys=api_keys or None, max_tenants=max_tenants
+        )
     except (FixtureError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err
     with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:

@@ -24,7 +24,7 @@ from mockattr.errors import ApiError
 from mockattr.faults import Fault, FaultPlan
 from mockattr.journal import Journal, JournalEntry, redact
 from mockattr.jsonio import JSON, dump_json, json_response, parse_json
-from mockattr.store import TenantStore, fresh_copy
+from mockattr.store import DEFAULT_MAX_TENANTS, TenantStore, fresh_copy
 from mockattr.vendor import Call, Vendor
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -94,6 +94,7 @@ class Runtime:
         root_vendor: str | None = None,
         fixtures_dir: Path | None = None,
         api_keys: Iterable[str] | None = None,
+        max_tenants: int = DEFAULT_MAX_TENANTS,
     ) -> None:
         self.vendors: dict[str, Vendor] = {}
         self.contracts: dict[str, Contract] = {}
@@ -105,7 +106,7 @@ class Runtime:
             contract = self.contracts[vendor_id] = load_contract(vendor_id)
             self.fixtures[vendor_id] = load_fixture(vendor_id, contract, fixtures_dir, self.vendors[vendor_id])
         self.seeds: dict[str, list[dict[str, Any]]] = {vendor_id: [] for vendor_id in self.vendors}
-        self.store = TenantStore({vendor_id: self._seeder(vendor_id) for vendor_id in self.vendors})
+        self.store = TenantStore({vendor_id: self._seeder(vendor_id) for vendor_id in self.vendors}, max_tenants)
         self.journal = Journal()
         self.faults = FaultPlan()
         self.last_tenant: dict[str, str] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,24 +17,37 @@ class _Tenant:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+DEFAULT_MAX_TENANTS = 1_000
+
+
 class TenantStore:
     """Every tenant's world. A request holds its tenant's lock from first read to response body, so
-    concurrent requests never lose an update and never see half of one."""
+    concurrent requests never lose an update and never see half of one.
 
-    def __init__(self, seeders: dict[str, Callable[[], Any]]) -> None:
+    At most ``max_tenants`` worlds are kept: a new tenant past that drops the least recently used one
+    (the mock's choice for in-memory state), whose next request starts again from the fixtures. So a
+    flood of new API keys cannot grow memory without bound."""
+
+    def __init__(self, seeders: dict[str, Callable[[], Any]], max_tenants: int = DEFAULT_MAX_TENANTS) -> None:
         """``seeders[vendor]()`` builds a fresh world from that vendor's fixtures."""
         self._seeders = seeders
-        self._tenants: dict[tuple[str, str], _Tenant] = {}
+        self.max_tenants = max_tenants
+        self._tenants: OrderedDict[tuple[str, str], _Tenant] = OrderedDict()
         self._lock = threading.Lock()
 
     def _tenant(self, vendor: str, credential: str) -> _Tenant:
         key = (vendor, credential)
-        tenant = self._tenants.get(key)
-        if tenant is None:
-            with self._lock:
-                tenant = self._tenants.get(key)
-                if tenant is None:
-                    tenant = self._tenants[key] = _Tenant(self._seeders[vendor]())
+        with self._lock:
+            tenant = self._tenants.get(key)
+            if tenant is not None:
+                self._tenants.move_to_end(key)
+                return tenant
+        world = self._seeders[vendor]()  # built outside the store's lock: it may take a while
+        with self._lock:
+            tenant = self._tenants.setdefault(key, _Tenant(world))
+            self._tenants.move_to_end(key)
+            while len(self._tenants) > self.max_tenants:
+                self._tenants.popitem(last=False)
         return tenant
 
     @contextmanager
@@ -54,7 +68,7 @@ class TenantStore:
     def reset(self) -> None:
         """Every tenant back to the fixtures (worlds are rebuilt on next use)."""
         with self._lock:
-            self._tenants = {}
+            self._tenants = OrderedDict()
 
     def tenant_count(self) -> int:
         """How many tenants have a world now."""

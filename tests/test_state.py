@@ -89,6 +89,8 @@ def test_health_and_version_header(server_url: str) -> None:
         "status": "ok",
         "version": __version__,
         "vendors": {"chartmogul": "/chartmogul", "bunce": "/bunce", "invisible_collector": "/invisible_collector"},
+        "tenants": 0,
+        "max_tenants": 1000,
     }
     assert response.headers["X-Mockattr-Version"] == __version__
 
@@ -131,3 +133,20 @@ def test_api_key_allow_list(allow_listed_url: str) -> None:
         timeout=5,
     )
     assert state.status_code == 401
+
+
+def test_a_flood_of_new_api_keys_keeps_at_most_max_tenants() -> None:
+    server = start_background(create_app(max_tenants=50))
+    try:
+        session = requests.Session()
+        url = f"{server.url}/chartmogul/v1/customers/{ADAM}/attributes/custom"
+        session.put(url, json={"custom": {"salesRep": "Kept"}}, headers=basic("first"), timeout=5)
+        for n in range(600):
+            session.get(f"{server.url}/bunce/v1/attributes", headers={"X-Authorization": f"flood-{n}"}, timeout=5)
+            if n % 100 == 0:
+                assert session.get(f"{server.url}/__mockattr/health", timeout=5).json()["tenants"] <= 50
+        assert session.get(f"{server.url}/__mockattr/health", timeout=5).json()["tenants"] == 50
+        state = session.get(f"{server.url}/__mockattr/state", params={"vendor": "chartmogul", "key": "first"}).json()
+        assert state["customers"][0]["attributes"]["custom"]["salesRep"] == "Gabi", "the oldest tenant was dropped"
+    finally:
+        server.stop()
