@@ -253,28 +253,36 @@ def plugin_timings(samples: int) -> tuple[float, float]:
     return startup, statistics.mean(durations)
 
 
-def growth(duration: int, connections: int, sizes: list[int], tenants: list[int]) -> list[str]:
+def measure(name: str, target: Target, path: str, method: str, body: dict | None, auth: bool, d: int, c: int) -> Result:
+    """Load ``target`` at ``path``, then stop it."""
+    headers = {"Authorization": AUTH} if auth else {}
+    try:
+        return load(name, target.url + path, method, body, headers, target.process.pid, d, c)
+    finally:
+        target.stop()
+
+
+def growth(duration: int, connections: int, sizes: list[int], tenants: list[int]) -> list[Result]:
     """`update` latency with N customers in the tenant, and with N tenants on the server."""
-    rows = []
+    results = []
     for count in sizes:
         target = mockattr_target()
         customers = [{"uuid": f"cus_bench_{n}", "name": f"c{n}"} for n in range(count)]
-        requests.post(
+        seeded = requests.post(
             target.url + "/__mockattr/seed", params={"vendor": "chartmogul"}, json={"customers": customers}, timeout=60
-        ).raise_for_status()
-        result = load(
-            f"update, {count:,} extra customers",
-            target.url + "/chartmogul" + UPDATE_PATH,
-            "PUT",
-            UPDATE_BODY,
-            {"Authorization": AUTH},
-            target.process.pid,
-            duration,
-            connections,
         )
-        target.stop()
-        rows.append(
-            f"| {result.name} | {result.rps:,.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.peak_mib:.0f} |"
+        seeded.raise_for_status()
+        results.append(
+            measure(
+                f"update, {count:,} extra customers",
+                target,
+                "/chartmogul" + UPDATE_PATH,
+                "PUT",
+                UPDATE_BODY,
+                True,
+                duration,
+                connections,
+            )
         )
     for count in tenants:
         target = mockattr_target()
@@ -282,21 +290,19 @@ def growth(duration: int, connections: int, sizes: list[int], tenants: list[int]
         for n in range(count):
             key = base64.b64encode(f"tenant-{n}:".encode()).decode()
             session.get(target.url + "/chartmogul" + RETRIEVE_PATH, headers={"Authorization": f"Basic {key}"})
-        result = load(
-            f"update, {count:,} tenants",
-            target.url + "/chartmogul" + UPDATE_PATH,
-            "PUT",
-            UPDATE_BODY,
-            {"Authorization": AUTH},
-            target.process.pid,
-            duration,
-            connections,
+        results.append(
+            measure(
+                f"update, {count:,} tenants",
+                target,
+                "/chartmogul" + UPDATE_PATH,
+                "PUT",
+                UPDATE_BODY,
+                True,
+                duration,
+                connections,
+            )
         )
-        target.stop()
-        rows.append(
-            f"| {result.name} | {result.rps:,.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {result.peak_mib:.0f} |"
-        )
-    return rows
+    return results
 
 
 def main() -> None:
@@ -319,70 +325,38 @@ def main() -> None:
     results: dict[str, Result] = {}
     with tempfile.TemporaryDirectory() as folder:
         target = mockattr_target()
-        body = requests.put(
+        answer = requests.put(
             target.url + "/chartmogul" + UPDATE_PATH, json=UPDATE_BODY, headers={"Authorization": AUTH}
-        ).json()
-        results["update"] = load(
-            "mockattr update (PUT custom)",
-            target.url + "/chartmogul" + UPDATE_PATH,
-            "PUT",
-            UPDATE_BODY,
-            {"Authorization": AUTH},
-            target.process.pid,
-            d,
-            c,
         )
-        target.stop()
-        target = mockattr_target()
-        results["retrieve"] = load(
-            "mockattr retrieve (GET)",
-            target.url + "/chartmogul" + RETRIEVE_PATH,
-            "GET",
-            None,
-            {"Authorization": AUTH},
-            target.process.pid,
-            d,
-            c,
+        body = answer.json()  # what WireMock's stub answers
+        update, retrieve = "/chartmogul" + UPDATE_PATH, "/chartmogul" + RETRIEVE_PATH
+        results["update"] = measure("mockattr update (PUT custom)", target, update, "PUT", UPDATE_BODY, True, d, c)
+        results["retrieve"] = measure("mockattr retrieve (GET)", mockattr_target(), retrieve, "GET", None, True, d, c)
+        results["flask"] = measure(
+            "bare Flask, constant JSON, same server", bare_flask_target(), UPDATE_PATH, "PUT", UPDATE_BODY, False, d, c
         )
-        target.stop()
-        target = bare_flask_target()
-        results["flask"] = load(
-            "bare Flask, constant JSON, same server",
-            target.url + UPDATE_PATH,
-            "PUT",
-            UPDATE_BODY,
-            {},
-            target.process.pid,
-            d,
-            c,
-        )
-        target.stop()
         if "prism" not in skip:
-            target = prism_target(Path(folder))
-            results["prism"] = load(
+            results["prism"] = measure(
                 "Prism 5 mock of the same operation",
-                target.url + UPDATE_PATH,
+                prism_target(Path(folder)),
+                UPDATE_PATH,
                 "PUT",
                 UPDATE_BODY,
-                {"Authorization": AUTH},
-                target.process.pid,
+                True,
                 d,
                 c,
             )
-            target.stop()
         if "wiremock" not in skip:
-            target = wiremock_target(Path(folder), body)
-            results["wiremock"] = load(
+            results["wiremock"] = measure(
                 "WireMock 3 stub, same path and body",
-                target.url + UPDATE_PATH,
+                wiremock_target(Path(folder), body),
+                UPDATE_PATH,
                 "PUT",
                 UPDATE_BODY,
-                {},
-                target.process.pid,
+                False,
                 d,
                 c,
             )
-            target.stop()
 
     print("| target | req/s | p50 ms | p99 ms | peak MiB | vs bare Flask | vs Prism | non-2xx |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -396,8 +370,12 @@ def main() -> None:
         sizes, tenants = ([10, 1_000], [10, 100]) if args.quick else ([10, 10_000], [10, 1_000])
         print("\n| update latency as the store grows | req/s | p50 ms | p99 ms | peak MiB |")
         print("| --- | ---: | ---: | ---: | ---: |")
-        for row in growth(d, c, sizes, tenants):
-            print(row, flush=True)
+        for result in growth(d, c, sizes, tenants):
+            print(
+                f"| {result.name} | {result.rps:,.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | "
+                f"{result.peak_mib:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
