@@ -101,8 +101,13 @@ def openapi() -> Response:
 
 @admin_blueprint.post("/reset")
 def reset() -> Response:
-    """Every tenant back to the fixtures; seeds, the journal and pending faults dropped."""
-    _runtime().reset()
+    """Every tenant back to the fixtures; seeds, the journal and pending faults dropped. With ``?key=``,
+    only that credential's tenants (of every vendor) go back to the fixtures (and seeds)."""
+    key = request.args.get("key")
+    if key is not None:
+        _runtime().store.drop(key)
+    else:
+        _runtime().reset()
     return json_response({"status": "ok"})
 
 

@@ -80,6 +80,15 @@ def _seeded(test: Callable[[], None], seed_value: int | None) -> Callable[[], No
     return test if seed_value is None else seed(seed_value)(test)
 
 
+def refused(target: Target, vendor: str) -> str | None:
+    """Why the server will not let the checks in (a 401 to the key), or None."""
+    key = target.new_key()
+    for path, status, _ in snapshot(target, vendor, key):
+        if status == 401:
+            return f"{vendor}: GET {path} answered 401 to the key {key!r}: does the server want --api-key?"
+    return None
+
+
 def check_valid(target: Target, vendor: str, operation: str, config: settings, seed_value: int | None = None) -> None:
     """Valid requests: a documented success status, a body that fits."""
     successes = sorted(s for s in _contract(vendor).operations[operation].responses if 200 <= s < 300)

@@ -163,13 +163,16 @@ def check(
     invalid ones get the vendor's error status and body and change nothing. Per vendor: a state machine
     (add, update, remove, read back) against a model. The valid requests assume the mockattr fixtures.
     """
-    from mockattr.checks import Suite, junit_xml
+    from mockattr.checks import Suite, junit_xml, refused
     from mockattr.target import Target
 
     chosen = list(vendors) or list(VENDOR_IDS)
     target = Target(
         base_url, root_vendor=chosen[0] if len(chosen) == 1 else None, api_key=api_key, verify=ca_bundle or True
     )
+    problem = target.problem or next(filter(None, (refused(target, vendor) for vendor in chosen)), None)
+    if problem:
+        raise click.ClickException(problem)
     suite = Suite(target, chosen, max_examples, seed)
 
     def progress(result: CheckResult) -> None:

@@ -70,6 +70,12 @@ class TenantStore:
         with self._lock:
             self._tenants = OrderedDict()
 
+    def drop(self, credential: str) -> None:
+        """Forget every world of one credential (its next request starts from the fixtures)."""
+        with self._lock:
+            for key in [key for key in self._tenants if key[1] == credential]:
+                del self._tenants[key]
+
     def tenant_count(self) -> int:
         """How many tenants have a world now."""
         return len(self._tenants)

@@ -67,10 +67,16 @@ class Target:
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.prefixes: dict[str, str] = {}
+        self.problem: str | None = None
+        """Why the server cannot be checked at all (unreachable, untrusted certificate), if so."""
         try:
             health = self.session.get(f"{self.base_url}/__mockattr/health", timeout=10, verify=self.verify)
             if health.status_code == 200:
                 self.prefixes = health.json().get("vendors", {})
+        except requests.exceptions.SSLError as err:
+            self.problem = f"TLS: {err} (an https server of mockattr's: pass the CA it printed)"
+        except requests.ConnectionError as err:
+            self.problem = f"cannot connect to {self.base_url}: {err}"
         except (requests.RequestException, ValueError):
             pass
 
@@ -80,7 +86,15 @@ class Target:
         return self.base_url if self.root_vendor == vendor else f"{self.base_url}/{vendor}"
 
     def new_key(self) -> str:
-        return self.api_key or f"mockattr-check-{uuid.uuid4()}"
+        """A new key, so a fresh mockattr tenant; with a fixed ``api_key`` on a mockattr server, that
+        key's tenant is reset to the fixtures instead (other servers keep its state: checks may fail)."""
+        if self.api_key is None:
+            return f"mockattr-check-{uuid.uuid4()}"
+        if self.prefixes:
+            self.session.post(
+                f"{self.base_url}/__mockattr/reset", params={"key": self.api_key}, timeout=10, verify=self.verify
+            )
+        return self.api_key
 
     def send(self, request: GeneratedRequest, key: str) -> Sent:
         """Send a generated request with ``key``."""

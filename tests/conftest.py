@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from support import VendorClient
 
 from mockattr.pytest_plugin import MockattrHandle
@@ -33,6 +33,8 @@ def invisible_collector(server_url: str) -> VendorClient:
 
 
 # Hypothesis: "ci" (the default) keeps the suite quick; `pytest --hypothesis-profile=deep` runs many more.
-settings.register_profile("ci", max_examples=10, deadline=None, print_blob=True)
-settings.register_profile("deep", max_examples=300, deadline=None, print_blob=True)
+# too_slow: the strategies filter by the real validators; on a loaded 2-core machine that can be slow
+QUIET = [HealthCheck.too_slow]
+settings.register_profile("ci", max_examples=10, deadline=None, print_blob=True, suppress_health_check=QUIET)
+settings.register_profile("deep", max_examples=300, deadline=None, print_blob=True, suppress_health_check=QUIET)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

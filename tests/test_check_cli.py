@@ -125,3 +125,28 @@ def test_check_fails_naming_the_broken_operation(broken_server: tuple[str, str, 
     reports = result.output.split("\nFAILED ")[1:]
     assert all(operation in report for report in reports), "every failure is about the broken operation"
     assert "curl -X" in result.output
+
+
+def test_check_with_a_fixed_api_key_against_an_allow_list(tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mockattr", "serve", "--port", "0", "--api-key", "k1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().split()[-1]
+        refused = CliRunner().invoke(main, ["check", "--base-url", url, "--vendor", "bunce", "--max-examples", "2"])
+        assert refused.exit_code == 1 and "want --api-key" in refused.output and "passed" not in refused.output
+        accepted = CliRunner().invoke(main, ["check", "--base-url", url, "--api-key", "k1", "--max-examples", "2"])
+        assert accepted.exit_code == 0, accepted.output[-3000:]
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_check_says_at_once_when_nothing_answers() -> None:
+    result = CliRunner().invoke(main, ["check", "--base-url", "http://127.0.0.1:1"])
+    assert result.exit_code == 1 and "cannot connect" in result.output
+    assert "passed" not in result.output
