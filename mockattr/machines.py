@@ -164,7 +164,8 @@ class BunceMachine(VendorMachine):
 
     @rule(data=st.data(), customer=st.sampled_from(["c1", "c2"]))
     def set_values(self, data: st.DataObject, customer: str) -> None:
-        ids = sorted(self.attributes) + ["00000000-0000-4000-8000-000000000000"]
+        # creation order, not sorted: ids are the server's random uuids, and a replayed run must draw alike
+        ids = list(self.attributes) + ["00000000-0000-4000-8000-000000000000"]
         rows = data.draw(
             st.lists(
                 st.tuples(st.sampled_from(ids), st.sampled_from(["12", "2024-01-01T00:00:00Z", "x"])),
@@ -228,7 +229,7 @@ class InvisibleCollectorMachine(VendorMachine):
         by_external=st.booleans(),
     )
     def attributes_set(self, data: st.DataObject, values: dict[str, str], by_external: bool) -> None:
-        gid = data.draw(st.sampled_from(sorted(self.customers)))
+        gid = data.draw(st.sampled_from(list(self.customers)))  # creation order: gids are random
         ref = next((e for e, g in self.external.items() if g == gid), gid) if by_external else gid
         sent = self.call("POST", f"/customers/{ref}/attributes", values)
         self.customers[gid].update(values)
