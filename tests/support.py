@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,10 +119,11 @@ def assert_error(response: requests.Response, status: int, param: Any = ..., mes
 def start_serve(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """Start ``mockattr serve --port 0 ARGS`` as a newcomer would; read what it prints: each vendor's
     URL, ``admin``, ``CA certificate`` (with --tls), and the base URL under ``base``."""
+    log = tempfile.TemporaryFile()  # not a pipe: the request log of a long test would fill it and stall the server
     process = subprocess.Popen(
         [sys.executable, "-m", "mockattr", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     assert process.stdout is not None
@@ -131,7 +133,8 @@ def start_serve(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
             urls[line[:22].strip()] = line[22:].strip().rstrip("/")
         if "admin" in urls:
             return process, urls
-    raise AssertionError(f"serve printed no URLs: {process.stderr.read() if process.stderr else ''}")
+    log.seek(0)
+    raise AssertionError(f"serve printed no URLs: {log.read().decode(errors='replace')}")
 
 
 def serve_fails(*args: str) -> str:

@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
+from support import start_serve
 
 from mockattr.app import create_app, runtime_of
 from mockattr.cli import main
@@ -20,15 +21,9 @@ from mockattr.vendor import Call, Reply
 
 
 def test_check_passes_against_mockattr_serve(tmp_path: Path) -> None:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mockattr", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    server, urls = start_serve()
     try:
-        assert server.stdout is not None
-        url = server.stdout.readline().split()[-1]
+        url = urls["base"]
         report = tmp_path / "junit.xml"
         result = subprocess.run(
             [
@@ -128,15 +123,9 @@ def test_check_fails_naming_the_broken_operation(broken_server: tuple[str, str, 
 
 
 def test_check_with_a_fixed_api_key_against_an_allow_list(tmp_path: Path) -> None:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mockattr", "serve", "--port", "0", "--api-key", "k1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    server, urls = start_serve("--api-key", "k1")
     try:
-        assert server.stdout is not None
-        url = server.stdout.readline().split()[-1]
+        url = urls["base"]
         refused = CliRunner().invoke(main, ["check", "--base-url", url, "--vendor", "bunce", "--max-examples", "2"])
         assert refused.exit_code == 1 and "want --api-key" in refused.output and "passed" not in refused.output
         accepted = CliRunner().invoke(main, ["check", "--base-url", url, "--api-key", "k1", "--max-examples", "2"])

@@ -200,13 +200,13 @@ class ChartMogulWorld:
         type_name = type_name or self.definitions.get(key)
         if type_name is None:
             raise self.contract.error("undefined_attribute", param=param, key=key)
-        bad = self.contract.error("invalid_value", param=param, key=key, type=type_name, value=json.dumps(value))
-        if check(self.contract.validator(f"common.json#/$defs/{type_name}"), value):
-            raise bad
         try:
+            if check(self.contract.validator(f"common.json#/$defs/{type_name}"), value):
+                raise ValueError("does not fit the type's schema")
             return normalise_value(type_name, value)
         except ValueError as err:
-            raise bad from err
+            value_text = json.dumps(value)
+            raise self.contract.error("invalid_value", param=param, key=key, type=type_name, value=value_text) from err
 
     def customer(self, call: Call) -> dict[str, Any]:
         """The customer named by the path's uuid, or 404."""
