@@ -25,13 +25,16 @@ def create_app(
     fixtures_dir: Path | str | None = None,
     api_keys: Iterable[str] | None = None,
     max_tenants: int = DEFAULT_MAX_TENANTS,
+    state_file: Path | str | None = None,
 ) -> Flask:
     """The mock server as a WSGI app.
 
     Serves every vendor (or those in ``vendor_ids``) under ``/<vendor id>``; with ``root_vendor``, serves
     only that vendor, at the root. ``fixtures_dir`` replaces the embedded fixtures (per vendor file);
     ``api_keys``, when given, is the only credentials accepted; past ``max_tenants`` the least recently
-    used tenant is dropped. Raises ``FixtureError`` for bad fixtures.
+    used tenant is dropped; with ``state_file``, every tenant's world is kept in that SQLite file and a
+    tenant past ``max_tenants`` is refused with the vendor's 429. Raises ``FixtureError`` for bad fixtures
+    and ``StateFileError`` for a state file that cannot be used.
     """
     from mockattr.admin import admin_blueprint
 
@@ -42,6 +45,7 @@ def create_app(
         fixtures_dir=Path(fixtures_dir) if fixtures_dir else None,
         api_keys=api_keys,
         max_tenants=max_tenants,
+        state_file=Path(state_file) if state_file else None,
     )
     app = Flask("mockattr")
     app.extensions["mockattr"] = runtime

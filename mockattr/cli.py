@@ -14,6 +14,7 @@ from flask import Flask
 from mockattr import VENDOR_IDS, __version__
 from mockattr.admin import ADMIN_PREFIX
 from mockattr.app import create_app, runtime_of
+from mockattr.durable import StateFileError
 from mockattr.runtime import FixtureError
 from mockattr.server import base_url, bind, serve_until_stopped, stop_on_signals
 from mockattr.store import DEFAULT_MAX_TENANTS
@@ -61,7 +62,14 @@ def main() -> None:
     default=DEFAULT_MAX_TENANTS,
     show_default=True,
     type=click.IntRange(1),
-    help="Worlds kept in memory; a new tenant past this drops the least recently used one.",
+    help="Tenants (one per credential and vendor). In memory a new tenant past this drops the least "
+    "recently used one; with --state-file it is refused with the vendor's 429.",
+)
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep every tenant's state in this SQLite file (created if missing): acknowledged writes survive "
+    "a crash or kill -9 and a restart. Without it, state is in memory.",
 )
 @click.option(
     "--tls",
@@ -75,6 +83,7 @@ def serve(
     api_keys: tuple[str, ...],
     vendor: str | None,
     max_tenants: int,
+    state_file: Path | None,
     tls: bool,
 ) -> None:
     """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM.
@@ -84,9 +93,13 @@ def serve(
     """
     try:
         app = create_app(
-            root_vendor=vendor, fixtures_dir=fixtures_dir, api_keys=api_keys or None, max_tenants=max_tenants
+            root_vendor=vendor,
+            fixtures_dir=fixtures_dir,
+            api_keys=api_keys or None,
+            max_tenants=max_tenants,
+            state_file=state_file,
         )
-    except (FixtureError, FileNotFoundError) as err:
+    except (FixtureError, StateFileError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err
     with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
         certificates = generate(Path(folder)) if tls else None

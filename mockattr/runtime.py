@@ -20,11 +20,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockattr import VENDOR_IDS
 from mockattr.contract import Contract, Operation, check, data_dir, load_contract, violations
+from mockattr.durable import DurableStore
 from mockattr.errors import ApiError
 from mockattr.faults import Fault, FaultPlan
 from mockattr.journal import Journal, JournalEntry, redact
 from mockattr.jsonio import JSON, dump_json, json_response, parse_json
-from mockattr.store import DEFAULT_MAX_TENANTS, TenantStore, fresh_copy
+from mockattr.store import DEFAULT_MAX_TENANTS, TenantLimit, TenantStore, fresh_copy
 from mockattr.vendor import Call, Vendor
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -95,6 +96,7 @@ class Runtime:
         fixtures_dir: Path | None = None,
         api_keys: Iterable[str] | None = None,
         max_tenants: int = DEFAULT_MAX_TENANTS,
+        state_file: Path | None = None,
     ) -> None:
         self.vendors: dict[str, Vendor] = {}
         self.contracts: dict[str, Contract] = {}
@@ -105,8 +107,11 @@ class Runtime:
             self.vendors[vendor_id] = load_vendor(vendor_id)
             contract = self.contracts[vendor_id] = load_contract(vendor_id)
             self.fixtures[vendor_id] = load_fixture(vendor_id, contract, fixtures_dir, self.vendors[vendor_id])
-        self.seeds: dict[str, list[dict[str, Any]]] = {vendor_id: [] for vendor_id in self.vendors}
-        self.store = TenantStore({vendor_id: self._seeder(vendor_id) for vendor_id in self.vendors}, max_tenants)
+        self.store: TenantStore | DurableStore
+        if state_file is None:
+            self.store = TenantStore({vendor_id: self._seeder(vendor_id) for vendor_id in self.vendors}, max_tenants)
+        else:
+            self.store = DurableStore(state_file, self.new_world, self.stored_world, max_tenants, self.vendors)
         self.journal = Journal()
         self.faults = FaultPlan()
         self.last_tenant: dict[str, str] = {}
@@ -121,13 +126,19 @@ class Runtime:
     def new_world(self, vendor_id: str) -> Any:
         """A world for one new tenant: the vendor's fixtures, then the seeds added since the last reset."""
         world = self.vendors[vendor_id].new_world(fresh_copy(self.fixtures[vendor_id]), self.contracts[vendor_id])
-        for data in self.seeds[vendor_id]:
+        for data in self.store.seeds(vendor_id):
             world.merge(fresh_copy(data))
         return world
 
+    def stored_world(self, vendor_id: str, data: Any) -> Any:
+        """A world from stored data (a state file's row); ValueError when it does not fit the vendor."""
+        violation = check(self.contracts[vendor_id].validator("fixture.json"), data)
+        if violation:
+            raise ValueError(violation)
+        return self.vendors[vendor_id].new_world(data, self.contracts[vendor_id])
+
     def reset(self) -> None:
         """Every tenant back to the fixtures; seeds, journal and pending faults dropped."""
-        self.seeds = {vendor_id: [] for vendor_id in self.vendors}
         self.generation += 1
         self.store.reset()
         self.journal.clear()
@@ -152,8 +163,7 @@ class Runtime:
             with self.store.world(vendor_id, credential) as world:
                 world.merge(data)
             return
-        self.seeds[vendor_id].append(data)
-        self.store.each(vendor_id, lambda world: world.merge(fresh_copy(data)))
+        self.store.add_seed(vendor_id, data, lambda world, copy: world.merge(copy))
 
     def state_json(self, vendor_id: str, credential: str | None) -> str:
         """A tenant's world as JSON: ``credential``'s, else the last one a request used, else fresh fixtures."""
@@ -286,6 +296,11 @@ class Runtime:
                 payload = "" if reply.body is None else dump_json(reply.body)
         except ApiError as err:
             return self.error_response(vendor_id, err)
+        except TenantLimit as err:
+            entry.violations.append(f"refused: {err}")
+            response = self.fault_response(vendor_id, Fault(vendor_id, status=429))
+            response.headers["X-Mockattr-Refused"] = str(err)
+            return response
         return Response(payload, reply.status, mimetype=JSON if payload else None)
 
     def _entry(self, vendor_id: str, operation_id: str | None) -> JournalEntry:

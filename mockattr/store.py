@@ -1,4 +1,7 @@
-"""In-memory state: one world per (vendor, credential), seeded from the fixtures on first use."""
+"""In-memory state: one world per (vendor, credential), seeded from the fixtures on first use.
+
+``TenantStore`` here and ``mockattr.durable.DurableStore`` (one SQLite file) answer the same calls; the
+runtime uses one of them."""
 
 from __future__ import annotations
 
@@ -20,6 +23,10 @@ class _Tenant:
 DEFAULT_MAX_TENANTS = 1_000
 
 
+class TenantLimit(Exception):
+    """A new tenant was refused: the store holds ``max_tenants`` already (durable mode)."""
+
+
 class TenantStore:
     """Every tenant's world. A request holds its tenant's lock from first read to response body, so
     concurrent requests never lose an update and never see half of one.
@@ -32,6 +39,7 @@ class TenantStore:
         """``seeders[vendor]()`` builds a fresh world from that vendor's fixtures."""
         self._seeders = seeders
         self.max_tenants = max_tenants
+        self._seeds: dict[str, list[dict[str, Any]]] = {}
         self._tenants: OrderedDict[tuple[str, str], _Tenant] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -65,10 +73,21 @@ class TenantStore:
             with tenant.lock:
                 change(tenant.world)
 
+    def seeds(self, vendor: str) -> list[dict[str, Any]]:
+        """The seeds every new world of ``vendor`` gets, oldest first (fixture-shaped data)."""
+        return self._seeds.get(vendor, [])
+
+    def add_seed(self, vendor: str, data: dict[str, Any], apply: Callable[[Any, dict[str, Any]], None]) -> None:
+        """Keep ``data`` for every future world of ``vendor`` and ``apply`` it to every existing one."""
+        with self._lock:
+            self._seeds.setdefault(vendor, []).append(data)
+        self.each(vendor, lambda world: apply(world, fresh_copy(data)))
+
     def reset(self) -> None:
-        """Every tenant back to the fixtures (worlds are rebuilt on next use)."""
+        """Every tenant back to the fixtures (worlds are rebuilt on next use), seeds dropped."""
         with self._lock:
             self._tenants = OrderedDict()
+            self._seeds = {}
 
     def drop(self, credential: str) -> None:
         """Forget every world of one credential (its next request starts from the fixtures)."""

@@ -17,7 +17,19 @@ from mockattr.server import start_background
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 
 
-def test_twenty_threads_adding_distinct_keys_lose_none(chartmogul: VendorClient) -> None:
+@pytest.fixture(params=["memory", "durable"])
+def any_store(request: pytest.FixtureRequest, tmp_path) -> VendorClient:
+    """ChartMogul on the session server (state in memory), then on one keeping state in a SQLite file."""
+    if request.param == "memory":
+        return request.getfixturevalue("chartmogul")
+    server = start_background(create_app(state_file=tmp_path / "state.db"))
+    request.addfinalizer(server.stop)
+    return VendorClient("chartmogul", f"{server.url}/chartmogul")
+
+
+def test_twenty_threads_adding_distinct_keys_lose_none(any_store: VendorClient) -> None:
+    chartmogul = any_store
+
     def add(n: int) -> int:
         client = VendorClient("chartmogul", chartmogul.base_url)  # a session per thread
         body = {"custom": [{"type": "Integer", "key": f"thread_{n}", "value": n}]}
@@ -40,9 +52,10 @@ def eager_thread_switching() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("eager_thread_switching")
-def test_concurrent_adds_and_removes_lose_no_update(chartmogul: VendorClient) -> None:
+def test_concurrent_adds_and_removes_lose_no_update(any_store: VendorClient) -> None:
     """tags_remove rebuilds the tag list while tags_add extends it: without the tenant lock, one
     overwrites the other (this test fails when TenantStore.world does not lock)."""
+    chartmogul = any_store
     base = [f"base_{n}" for n in range(3_000)]
     chartmogul.call("tags_add", {"tags": base}, uuid=ADAM)
     removed = base[:200]
@@ -65,7 +78,8 @@ def test_concurrent_adds_and_removes_lose_no_update(chartmogul: VendorClient) ->
     assert not gone & tags, f"lost removes: {sorted(gone & tags)[:5]}"
 
 
-def test_each_credential_is_its_own_tenant(chartmogul: VendorClient) -> None:
+def test_each_credential_is_its_own_tenant(any_store: VendorClient) -> None:
+    chartmogul = any_store
     chartmogul.call("update", {"custom": {"salesRep": "Alice"}}, key="tenant-a", uuid=ADAM)
     chartmogul.call("add", {"custom": [{"type": "String", "key": "only_b", "value": "b"}]}, key="tenant-b", uuid=ADAM)
     a = chartmogul.call("retrieve", key="tenant-a", uuid=ADAM).json()["custom"]

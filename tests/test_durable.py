@@ -1,0 +1,187 @@
+"""``mockattr serve --state-file``: real server processes on one SQLite file — writes survive ``kill -9``,
+several processes stay consistent, an unusable file is a clear error at start and is left as it was."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from support import AUTH_HEADERS, basic, serve_fails, start_serve
+
+ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
+CUSTOM = f"/v1/customers/{ADAM}/attributes/custom"
+
+
+class Servers:
+    """``mockattr serve`` processes started by one test, killed at its end."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def start(self, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+        process, urls = start_serve(*args)
+        self.processes.append(process)
+        return process, urls
+
+    def kill_all(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture
+def servers() -> Iterator[Servers]:
+    started = Servers()
+    yield started
+    started.kill_all()
+
+
+def test_acknowledged_writes_of_every_vendor_survive_kill_9(servers: Servers, tmp_path: Path) -> None:
+    state = str(tmp_path / "state.db")
+    process, urls = servers.start("--state-file", state)
+    put = requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "Kept"}}, headers=basic("k"))
+    assert put.status_code == 200, put.text
+    made = requests.post(
+        urls["bunce"] + "/v1/attributes",
+        json={"name": "plan_tier", "data_type": "text"},
+        headers=AUTH_HEADERS["bunce"]("k"),
+    )
+    assert made.status_code == 201, made.text
+    customer = requests.post(
+        urls["invisible_collector"] + "/customers",
+        json={"name": "Durable Lda", "vatNumber": "PT501234567", "country": "PT", "externalId": "dur-1"},
+        headers=AUTH_HEADERS["invisible_collector"]("k"),
+    )
+    assert customer.status_code == 200, customer.text
+    process.kill()  # SIGKILL: nothing is flushed on the way out
+    process.wait(10)
+
+    _, urls = servers.start("--state-file", state)
+    custom = requests.get(urls["chartmogul"] + f"/v1/customers/{ADAM}/attributes", headers=basic("k")).json()
+    assert custom["custom"]["salesRep"] == "Kept"
+    listed = requests.get(urls["bunce"] + "/v1/attributes", headers=AUTH_HEADERS["bunce"]("k")).json()
+    assert "plan_tier" in [a["name"] for a in listed["data"]]
+    again = requests.get(
+        urls["invisible_collector"] + "/customers/dur-1", headers=AUTH_HEADERS["invisible_collector"]("k")
+    )
+    assert again.status_code == 200 and again.json()["name"] == "Durable Lda"
+    other = requests.get(urls["chartmogul"] + f"/v1/customers/{ADAM}/attributes", headers=basic("other")).json()
+    assert other["custom"]["salesRep"] == "Gabi", "another credential is still its own tenant, from the fixtures"
+
+
+def test_two_servers_on_one_file_lose_no_update(servers: Servers, tmp_path: Path) -> None:
+    state = str(tmp_path / "state.db")
+    first = servers.start("--state-file", state)[1]["chartmogul"]
+    second = servers.start("--state-file", state)[1]["chartmogul"]
+
+    def add(n: int) -> int:
+        base = (first, second)[n % 2]
+        body = {"custom": [{"type": "Integer", "key": f"n_{n}", "value": n}]}
+        return requests.post(base + CUSTOM, json=body, headers=basic("shared"), timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        assert list(pool.map(add, range(60))) == [200] * 60
+    for base in (first, second):
+        custom = requests.get(base + f"/v1/customers/{ADAM}/attributes", headers=basic("shared")).json()["custom"]
+        missing = {f"n_{n}" for n in range(60)} - set(custom)
+        assert not missing, f"{base} lost {sorted(missing)[:5]}"
+
+
+def test_seeds_resets_and_tenant_counts_are_shared_through_the_file(servers: Servers, tmp_path: Path) -> None:
+    state = str(tmp_path / "state.db")
+    a = servers.start("--state-file", state)[1]
+    b = servers.start("--state-file", state)[1]
+    seed = {"customers": [{"uuid": "cus_seeded", "attributes": {"custom": {}}}]}
+    assert requests.post(a["admin"] + "/seed", params={"vendor": "chartmogul"}, json=seed).status_code == 200
+    seen = requests.get(b["chartmogul"] + "/v1/customers/cus_seeded/attributes", headers=basic("new-key"))
+    assert seen.status_code == 200, "a seed added through one server reaches new tenants of the other"
+    assert requests.get(a["admin"] + "/health").json()["tenants"] == 1
+    assert requests.post(b["admin"] + "/reset").status_code == 200
+    gone = requests.get(a["chartmogul"] + "/v1/customers/cus_seeded/attributes", headers=basic("new-key"))
+    assert gone.status_code == 404, "a reset through one server empties the file for both"
+
+
+def test_a_new_tenant_past_max_tenants_is_refused_with_the_vendors_429(servers: Servers, tmp_path: Path) -> None:
+    _, urls = servers.start("--state-file", str(tmp_path / "state.db"), "--max-tenants", "3")
+    for n in range(3):
+        assert requests.get(urls["chartmogul"] + f"/v1/customers/{ADAM}/attributes", headers=basic(f"k{n}")).ok
+    refused = requests.get(urls["chartmogul"] + f"/v1/customers/{ADAM}/attributes", headers=basic("k3"))
+    assert refused.status_code == 429
+    assert refused.json() == {"code": 429, "message": "Your request rate has exceeded our rate limit.", "param": None}
+    assert "--max-tenants" in refused.headers["X-Mockattr-Refused"]
+    kept = requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "Still"}}, headers=basic("k0"))
+    assert kept.status_code == 200, "tenants already stored keep working"
+    assert requests.get(urls["admin"] + "/health").json()["tenants"] == 3
+
+
+def test_a_rejected_request_changes_nothing_in_the_file(servers: Servers, tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    _, urls = servers.start("--state-file", str(path))
+    assert requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "One"}}, headers=basic("k")).ok
+    before = _rows(path)
+    bad = requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"age": "not a number"}}, headers=basic("k"))
+    assert bad.status_code == 400
+    assert _rows(path) == before
+
+
+def _rows(path: Path) -> list[tuple]:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT vendor, credential, version, data FROM worlds ORDER BY 1, 2").fetchall()
+
+
+# --- files that cannot be used: a clear error, and the file left as it was --------------------------
+
+
+def test_a_corrupt_state_file_is_a_clear_error_and_stays_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.write_bytes(b"this is not a database" * 100)
+    assert "corrupt" in serve_fails("--state-file", str(path))
+    assert path.read_bytes() == b"this is not a database" * 100
+
+
+def test_another_programs_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "theirs.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+    assert "not a mockattr state file" in serve_fails("--state-file", str(path))
+    with sqlite3.connect(path) as db:
+        assert [row[0] for row in db.execute("SELECT name FROM sqlite_master")] == ["invoices"]
+
+
+def test_a_stored_world_that_does_not_fit_is_a_clear_error(servers: Servers, tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    process, urls = servers.start("--state-file", str(path))
+    assert requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "One"}}, headers=basic("k")).ok
+    process.kill()
+    process.wait(10)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE worlds SET data = '{\"customers\": 7}'")
+    error = serve_fails("--state-file", str(path))
+    assert "the world of chartmogul for 'k' is unusable" in error
+    assert _rows(path)[0][3] == '{"customers": 7}', "the bad row is left for the user to look at"
+
+
+def test_a_locked_state_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("CREATE TABLE mockattr (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert "locked" in serve_fails("--state-file", str(path))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@pytest.mark.parametrize("where", ["missing-folder/state.db", "a-file/state.db", "a-folder"])
+def test_an_unwritable_state_file_is_a_clear_error(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "a-folder").mkdir()
+    error = serve_fails("--state-file", str(tmp_path / where))
+    assert "state-file" in error.replace(" ", "-").lower() and ("cannot open" in error or "is a directory" in error)
