@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import click
 from flask import Flask
 
-from mockattr import VENDOR_IDS, __version__
+from mockattr import VENDOR_IDS, __version__, standalone
+from mockattr import server as tls_server
 from mockattr.admin import ADMIN_PREFIX
 from mockattr.app import create_app, runtime_of
 from mockattr.durable import StateFileError
 from mockattr.runtime import FixtureError
-from mockattr.server import base_url, bind, serve_until_stopped, stop_on_signals
 from mockattr.store import DEFAULT_MAX_TENANTS
 from mockattr.tls import Certificates, generate
 
@@ -103,16 +103,23 @@ def serve(
         raise click.ClickException(str(err)) from err
     with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
         certificates = generate(Path(folder)) if tls else None
-        _serve(app, host, port, certificates)
+        try:
+            if certificates:
+                server = tls_server.bind(app, host, port, certificates.server_context(), drain=True)
+            else:
+                http_server = standalone.bind(app, host, port)
+        except OSError as err:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
+        if certificates:  # waitress has no TLS: werkzeug's threaded server
+            tls_server.stop_on_signals(server)
+            _announce(app, tls_server.base_url(server), certificates)
+            tls_server.serve_until_stopped(server)
+        else:
+            standalone.serve_until_signalled(http_server, lambda: _announce(app, standalone.base_url(http_server)))
+    click.echo("mockattr stopped")
 
 
-def _serve(app: Flask, host: str, port: int, certificates: Certificates | None) -> None:
-    try:
-        server = bind(app, host, port, certificates.server_context() if certificates else None, drain=True)
-    except OSError as err:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
-    stop_on_signals(server)
-    url = base_url(server)
+def _announce(app: Flask, url: str, certificates: Certificates | None = None) -> None:
     runtime = runtime_of(app)
     click.echo(f"mockattr {__version__} listening on {url}")
     for vendor_id in runtime.vendors:
@@ -121,8 +128,6 @@ def _serve(app: Flask, host: str, port: int, certificates: Certificates | None) 
         click.echo(f"  {'CA certificate':<20} {certificates.ca_bundle}")
     click.echo(f"  {'admin':<20} {url}{ADMIN_PREFIX}/")
     sys.stdout.flush()
-    serve_until_stopped(server)
-    click.echo("mockattr stopped")
 
 
 @main.command()

@@ -1,63 +1,126 @@
-"""The HTTP server itself: TLS handshakes off the accept loop, broken transfer encodings."""
+"""The HTTP servers themselves — werkzeug's in the pytest plugin and behind ``serve --tls``, waitress behind
+``mockattr serve``:
+silent and slow clients hold no one else up, broken or oversized bodies get the vendor's answer; a
+stopped server lets its requests finish (tests/test_cli.py)."""
 
 from __future__ import annotations
 
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+from support import basic, start_serve
 
 from mockattr.app import create_app
-from mockattr.server import BackgroundServer, start_background
+from mockattr.server import start_background
 from mockattr.tls import generate
 
+ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 
-@pytest.fixture
-def tls_server() -> Iterator[tuple[BackgroundServer, str]]:
+
+@dataclass
+class Served:
+    url: str
+    ca: str | bool = True
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.url.split("://")[1].rsplit(":", 1)
+        return host, int(port)
+
+    def journal(self, vendor: str) -> list[dict]:
+        answer = requests.get(f"{self.url}/__mockattr/requests", params={"vendor": vendor}, verify=self.ca, timeout=5)
+        return answer.json()["requests"]
+
+
+@pytest.fixture(params=["plugin", "serve"])
+def server(request: pytest.FixtureRequest) -> Iterator[Served]:
+    """The plugin's in-process werkzeug server, then a ``mockattr serve`` process (granian)."""
+    if request.param == "plugin":
+        background = start_background(create_app())
+        yield Served(background.url)
+        background.stop()
+        return
+    process, urls = start_serve()
+    yield Served(urls["base"])
+    process.kill()
+    process.wait(10)
+
+
+@pytest.fixture(params=["plugin", "serve"])
+def tls_server(request: pytest.FixtureRequest) -> Iterator[Served]:
+    if request.param == "serve":
+        process, urls = start_serve("--tls")
+        yield Served(urls["base"], urls["CA certificate"])
+        process.kill()
+        process.wait(10)
+        return
     with tempfile.TemporaryDirectory() as folder:
         certificates = generate(Path(folder))
-        server = start_background(create_app(), ssl_context=certificates.server_context())
-        yield server, str(certificates.ca_bundle)
-        server.stop()
+        background = start_background(create_app(), ssl_context=certificates.server_context())
+        yield Served(background.url, str(certificates.ca_bundle))
+        background.stop()
 
 
-def test_a_silent_tls_client_does_not_stop_the_others(tls_server: tuple[BackgroundServer, str]) -> None:
-    server, ca = tls_server
-    silent = socket.create_connection(server.server.server_address[:2])
+def test_a_silent_tls_client_does_not_stop_the_others(tls_server: Served) -> None:
+    with socket.create_connection(tls_server.address):
+        response = requests.get(f"{tls_server.url}/__mockattr/health", verify=tls_server.ca, timeout=3)
+        assert response.status_code == 200
+
+
+def test_half_sent_requests_do_not_stop_the_others(server: Served) -> None:
+    """More stalled clients than the server has threads: bodies cut short and headers cut short."""
+    stalled = []
     try:
-        response = requests.get(f"{server.url}/__mockattr/health", verify=ca, timeout=3)
+        for n in range(24):
+            conn = socket.create_connection(server.address, timeout=5)
+            stalled.append(conn)
+            if n % 2:
+                conn.sendall(b"GET /__mockattr/health HTTP/1.1\r\nHo")
+            else:
+                conn.sendall(
+                    b"PUT /chartmogul/v1/customers/" + ADAM.encode() + b"/attributes/custom HTTP/1.1\r\n"
+                    b"Host: x\r\nAuthorization: Basic aw==\r\nContent-Length: 100\r\n\r\n{"
+                )
+        time.sleep(0.2)
+        response = requests.get(
+            f"{server.url}/chartmogul/v1/customers/{ADAM}/attributes", headers=basic("k"), timeout=5
+        )
         assert response.status_code == 200
     finally:
-        silent.close()
+        for conn in stalled:
+            conn.close()
 
 
-def test_broken_chunked_encoding_is_the_vendors_422(mockattr) -> None:
-    host, port = mockattr.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as conn:
+def test_broken_chunked_encoding_is_refused_and_changes_nothing(server: Served) -> None:
+    with socket.create_connection(server.address, timeout=5) as conn:
         conn.sendall(
-            b"POST /invisible_collector/customers/100001/attributes HTTP/1.1\r\nHost: x\r\n"
-            b"Authorization: Bearer k\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+            b"PUT /chartmogul/v1/customers/" + ADAM.encode() + b"/attributes/custom HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Basic aw==\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
         )
-        answer = ""
-        while "}" not in answer:
-            chunk = conn.recv(65536).decode()
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = conn.recv(65536)
             if not chunk:
                 break
             answer += chunk
-    assert answer.startswith("HTTP/1.1 422"), answer
-    assert '"code":422' in answer
-    [entry] = mockattr.requests("invisible_collector")
-    assert entry.violations[0].startswith("body: unreadable")
+    assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 422")), answer
+    state = requests.get(f"{server.url}/__mockattr/state", params={"vendor": "chartmogul"}, headers=basic("k"))
+    assert state.json()["customers"][0]["attributes"]["custom"]["salesRep"] == "Gabi"
 
 
-def test_a_half_sent_request_does_not_stop_the_others(mockattr) -> None:
-    host, port = mockattr.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as slow:
-        slow.sendall(
-            b"PUT /chartmogul/v1/customers/x/attributes/custom HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
-        )
-        response = requests.get(mockattr.base_url + "/__mockattr/health", timeout=3)
-        assert response.status_code == 200
+def test_a_chunked_body_past_one_mebibyte_is_413(server: Served) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"custom": {"channel": "CHUNKED"}}'
+        for _ in range(3):
+            yield b" " * (1024 * 1024)
+
+    url = f"{server.url}/chartmogul/v1/customers/{ADAM}/attributes/custom"
+    response = requests.put(url, data=chunks(), headers={**basic("k"), "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json() == {"code": 413, "message": "The request body is larger than 1 MiB", "param": None}

@@ -1,0 +1,84 @@
+"""``mockattr serve``'s HTTP server: waitress, chosen by measurement (bench/README.md) among the servers
+that keep a slow client from holding others up. waitress reads each request in full on its event loop
+before a thread runs the app, so a half-sent body holds no thread, and a silent connection is closed
+after ``IDLE_SECONDS``. (granian and gunicorn's threads were faster or as fast, but a client that stops
+mid-body holds one of their threads for good: granian has no body timeout, upstream issue #728.)
+
+``--tls`` keeps werkzeug's threaded server (``mockattr.server``): waitress does not speak TLS.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from waitress import create_server
+from waitress.server import BaseWSGIServer
+
+from mockattr.runtime import MAX_BODY_BYTES
+
+THREADS = 8
+"""Threads running the app: requests answered at once."""
+IDLE_SECONDS = 10
+"""A connection silent this long (mid-request or between keep-alive requests) is closed."""
+SPOOL_LIMIT = 8 * MAX_BODY_BYTES
+"""waitress buffers a body before the app runs (in memory, then a temporary file). Bodies up to this
+size reach the app, which answers the vendor's 413 past 1 MiB; larger ones waitress refuses itself
+(413, plain text) without keeping them."""
+DRAIN_SECONDS = 30.0
+"""After SIGTERM or Ctrl-C, requests in flight get this long to be answered."""
+
+
+def bind(app: Flask, host: str, port: int) -> BaseWSGIServer:
+    """A waitress server for ``app``, listening now; port 0 picks a free port (read it back with
+    ``base_url``)."""
+    return create_server(
+        app,
+        host=host,
+        port=port,
+        threads=THREADS,
+        channel_timeout=IDLE_SECONDS,
+        max_request_body_size=SPOOL_LIMIT,
+        ident="mockattr",
+        clear_untrusted_proxy_headers=True,
+    )
+
+
+def base_url(server: BaseWSGIServer) -> str:
+    """``http://host:port`` of a bound server."""
+    host = server.effective_host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{server.effective_port}"
+
+
+def serve_until_signalled(server: BaseWSGIServer, announce: Callable[[], Any]) -> None:
+    """Serve until SIGTERM or Ctrl-C, then stop accepting, answer the requests in flight (up to
+    ``DRAIN_SECONDS``) and return. ``announce()`` runs once the signal handlers are in place."""
+    stopping: list[float] = []
+
+    def stop(signum: int, frame: object) -> None:
+        if not stopping:
+            stopping.append(time.monotonic())
+            server.pull_trigger()  # wake the loop
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    announce()
+    while not stopping:
+        server.asyncore.loop(timeout=1.0, map=server._map, use_poll=True, count=1)
+    server.accepting = False
+    server.del_channel()  # no new connections; the channels already open go on
+    server.socket.close()
+    while _busy(server) and time.monotonic() - stopping[0] < DRAIN_SECONDS:
+        server.asyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
+    server.task_dispatcher.shutdown(timeout=1)
+    server.asyncore.close_all(server._map)
+
+
+def _busy(server: BaseWSGIServer) -> bool:
+    """Whether a request read in full is waiting, running or being answered on any connection (one
+    still being sent by its client is dropped: it was not in flight yet)."""
+    return any(channel.requests or channel.total_outbufs_len for channel in list(server.active_channels.values()))
