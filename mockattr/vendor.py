@@ -44,6 +44,13 @@ class Call:
         """The vendor's error ``name`` (from index.json), ready to raise."""
         return self.contract.error(name, param=param, **values)
 
+    def within_limit(self, name: str, count: int) -> None:
+        """Raise the vendor's ``limit_reached`` error when a tenant would hold ``count`` of ``name``,
+        more than index.json's ``limits`` allow (the mock's caps, so a tenant's memory stays bounded)."""
+        limit = self.contract.index["limits"][name]
+        if count > limit:
+            raise self.fail("limit_reached", limit=limit, what=name.replace("_", " "))
+
 
 @dataclass(frozen=True)
 class Reply:

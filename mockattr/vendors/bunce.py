@@ -144,7 +144,8 @@ class BunceWorld:
 
     def customer_for(self, row: dict[str, Any]) -> dict[str, Any] | str:
         """The row's customer, created when it does not exist (the mock's choice) and updated from a
-        ``customer`` object; or why not (a row_errors text) when its id and e-mail name two customers."""
+        ``customer`` object; or why not (a row_errors text): its id and e-mail name two customers, or it
+        would pass a limit (new customers, devices per customer)."""
         profile = row.get("customer", {})
         customer_id = row.get("customer_id", profile.get("customer_id"))
         email = row.get("customer_email", profile.get("email"))
@@ -158,6 +159,12 @@ class BunceWorld:
         ):
             return self.contract.index["row_errors"]["customer_conflict"]
         customer = with_id or with_email
+        limits = self.contract.index["limits"]
+        tokens = {d["device_token"] for d in (customer or {}).get("devices", []) + profile.get("devices", [])}
+        if len(tokens) > limits["devices_per_customer"]:
+            return self.contract.index["row_errors"]["device_limit"].format(**limits)
+        if customer is None and len(self.customers) >= limits["customers"]:
+            return self.contract.index["row_errors"]["customer_limit"].format(**limits)
         if customer is None:
             customer = {
                 "customer_id": customer_id,
@@ -215,6 +222,7 @@ def attribute_create(call: Call) -> Reply:
     name = call.body["name"]
     if any(a["name"].lower() == name.lower() for a in world.attributes.values()):
         raise call.fail("duplicate_attribute", name=name)
+    call.within_limit("attribute_definitions", len(world.attributes) + 1)
     attribute = {"id": str(uuid.uuid4()), "name": name, "data_type": call.body["data_type"]}
     world.attributes[attribute["id"]] = attribute
     return Reply(201, envelope(call, "attribute_create", attribute))

@@ -254,6 +254,10 @@ def _date(call: Call, name: str) -> str | None:
         raise call.fail("invalid_parameter", param=name, detail=f"{value!r} is not a valid date") from err
 
 
+def _tags_within_limit(call: Call, customer: dict[str, Any]) -> None:
+    call.within_limit("tags_per_customer", len(set(customer["attributes"]["tags"]) | set(call.body["tags"])))
+
+
 def _add_tags(customer: dict[str, Any], tags: list[str]) -> None:
     current = customer["attributes"]["tags"]
     present = set(current)
@@ -267,6 +271,7 @@ def add(call: Call) -> Reply:
     world: ChartMogulWorld = call.world
     customer = world.customer(call)
     types, values = world.new_definitions(call.body["custom"], "custom")
+    call.within_limit("attribute_definitions", len(world.definitions.keys() | types.keys()))
     world.definitions.update(types)
     _custom(customer).update(values)
     return Reply(200, {"custom": _custom(customer)})
@@ -276,6 +281,7 @@ def add_by_email(call: Call) -> Reply:
     world: ChartMogulWorld = call.world
     customers = world.customers_by_email(call)
     types, values = world.new_definitions(call.body["custom"], "custom")
+    call.within_limit("attribute_definitions", len(world.definitions.keys() | types.keys()))
     world.definitions.update(types)
     for customer in customers:
         _custom(customer).update(values)
@@ -303,6 +309,7 @@ def retrieve(call: Call) -> Reply:
 
 def tags_add(call: Call) -> Reply:
     customer = call.world.customer(call)
+    _tags_within_limit(call, customer)
     _add_tags(customer, call.body["tags"])
     return Reply(200, {"tags": customer["attributes"]["tags"]})
 
@@ -316,6 +323,8 @@ def tags_remove(call: Call) -> Reply:
 
 def tags_add_by_email(call: Call) -> Reply:
     customers = call.world.customers_by_email(call)
+    for customer in customers:
+        _tags_within_limit(call, customer)
     for customer in customers:
         _add_tags(customer, call.body["tags"])
     return Reply(200, {"entries": customers})

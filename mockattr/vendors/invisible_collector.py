@@ -112,6 +112,7 @@ def public(customer: dict[str, Any]) -> dict[str, Any]:
 
 def attributes_set(call: Call) -> Reply:
     attributes = call.world.customer(call)["attributes"]
+    call.within_limit("values_per_customer", len(attributes.keys() | call.body.keys()))
     attributes.update(call.body)
     return Reply(200, attributes)
 
@@ -127,6 +128,7 @@ def customer_create(call: Call) -> Reply:
         existing = world.find(external_id)  # an externalId that is already some customer's gid collides too
         if existing is not None:
             raise call.fail("duplicate_customer", extra={"gid": existing["gid"]})
+    call.within_limit("customers", len(world.customers) + 1)
     customer = {"gid": str(uuid.uuid4()), "externalId": external_id}
     customer.update({name: call.body.get(name) for name in CUSTOMER_FIELDS})
     customer["attributes"] = {}

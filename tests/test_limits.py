@@ -1,0 +1,114 @@
+"""Per-tenant limits (index.json ``limits``, the mock's choice): a request that would pass one is refused
+with the vendor's ``limit_reached`` error (Bunce: a row error) and changes nothing; below it, all is well.
+Each test fills a tenant up to a limit with a seed, then asks for one more through HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from support import VendorClient
+
+from mockattr.contract import load_contract
+from mockattr.pytest_plugin import MockattrHandle
+
+ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
+GID = "061d2feb-81c2-4694-a74a-13cecbe7d2ce"
+JOB_TITLE = "9f171295-6935-400c-af6b-fd628a46bc71"
+
+
+def limit(vendor: str, name: str) -> int:
+    return load_contract(vendor).index["limits"][name]
+
+
+def refused(response, status: int, what: str) -> None:
+    assert response.status_code == status, response.text
+    assert f"at most {what}" in response.text
+
+
+def test_chartmogul_attribute_definitions(mockattr: MockattrHandle, chartmogul: VendorClient) -> None:
+    most = limit("chartmogul", "attribute_definitions")
+    present = len(chartmogul.state()["attribute_definitions"])
+    mockattr.seed("chartmogul", {"attribute_definitions": {f"k{n}": "String" for n in range(most - present)}})
+    before = chartmogul.state()
+    body = {"custom": [{"type": "String", "key": "one_more", "value": "x"}]}
+    refused(chartmogul.call("add", body, uuid=ADAM), 400, f"{most} attribute definitions")
+    email = next(c["email"] for c in before["customers"] if c["uuid"] == ADAM)
+    refused(chartmogul.call("add_by_email", {"email": email, **body}), 400, f"{most} attribute definitions")
+    assert chartmogul.state() == before
+    existing = {"custom": [{"type": "String", "key": "k0", "value": "fits"}]}
+    assert chartmogul.call("add", existing, uuid=ADAM).status_code == 200, "a defined key still works"
+
+
+def test_chartmogul_tags_per_customer(mockattr: MockattrHandle, chartmogul: VendorClient) -> None:
+    tags = [f"t{n}" for n in range(limit("chartmogul", "tags_per_customer"))]
+    full = {"uuid": "cus_full", "email": "full@example.com", "attributes": {"custom": {}, "tags": tags}}
+    mockattr.seed("chartmogul", {"customers": [full]})
+    before = chartmogul.state()
+    refused(chartmogul.call("tags_add", {"tags": ["new"]}, uuid="cus_full"), 400, f"{len(tags)} tags per customer")
+    refused(
+        chartmogul.call("tags_add_by_email", {"email": "full@example.com", "tags": ["new"]}), 400, f"{len(tags)} tags"
+    )
+    assert chartmogul.state() == before
+    assert chartmogul.call("tags_add", {"tags": ["t0"]}, uuid="cus_full").status_code == 200, "a tag it has"
+
+
+def test_bunce_attribute_definitions(mockattr: MockattrHandle, bunce: VendorClient) -> None:
+    most = limit("bunce", "attribute_definitions")
+    present = len(bunce.state()["attributes"])
+    attributes = [
+        {"id": f"00000000-0000-4000-8000-{n:012d}", "name": f"a{n}", "data_type": "text"} for n in range(most - present)
+    ]
+    mockattr.seed("bunce", {"attributes": attributes})
+    refused(
+        bunce.call("attribute_create", {"name": "one_more", "data_type": "text"}), 422, f"{most} attribute definitions"
+    )
+    assert len(bunce.state()["attributes"]) == most
+
+
+def test_bunce_new_customers_and_devices_are_row_errors(mockattr: MockattrHandle, bunce: VendorClient) -> None:
+    index = load_contract("bunce").index
+    present = len(bunce.state()["customers"])
+    most = limit("bunce", "customers")
+    devices = [{"device_type": "ios", "device_token": f"d{n}"} for n in range(limit("bunce", "devices_per_customer"))]
+    customers = [{"customer_id": f"c{n}", "devices": devices if n == 0 else []} for n in range(most - present)]
+    mockattr.seed("bunce", {"customers": customers})
+    rows = [
+        {"id": JOB_TITLE, "customer_id": "brand-new", "value": "x"},
+        {
+            "id": JOB_TITLE,
+            "value": "x",
+            "customer": {"customer_id": "c0", "devices": [{"device_type": "ios", "device_token": "new"}]},
+        },
+        {"id": JOB_TITLE, "value": "y", "customer": {"customer_id": "c0", "devices": devices[:1]}},
+    ]
+    data = bunce.call("set_values", {"attributes": rows}).json()["data"]
+    texts = {name: index["row_errors"][name].format(**index["limits"]) for name in ("customer_limit", "device_limit")}
+    assert data["errors"] == {"0": texts["customer_limit"], "1": texts["device_limit"]}
+    assert str(most) in texts["customer_limit"]
+    assert [entry["row"] for entry in data["saved"]] == [2], "a row within the limits is saved"
+    state = bunce.state()
+    assert len(state["customers"]) == most
+    assert len(next(c for c in state["customers"] if c["customer_id"] == "c0")["devices"]) == len(devices)
+
+
+def test_invisible_collector_customers_and_values(mockattr: MockattrHandle, invisible_collector: VendorClient) -> None:
+    present = len(invisible_collector.state()["customers"])
+    most = limit("invisible_collector", "customers")
+    customers = [{"name": f"n{n}", "vatNumber": "PT501234567", "country": "PT"} for n in range(most - present)]
+    mockattr.seed("invisible_collector", {"customers": customers})
+    new = {"name": "One More", "vatNumber": "PT501234567", "country": "PT"}
+    refused(invisible_collector.call("customer_create", new), 422, f"{most} customers")
+    assert len(invisible_collector.state()["customers"]) == most
+
+    values = limit("invisible_collector", "values_per_customer")
+    current = invisible_collector.call("attributes_get", id=GID).json()
+    filler = {f"f{n}": "x" for n in range(values - len(current))}
+    assert invisible_collector.call("attributes_set", filler, id=GID).status_code == 200
+    refused(invisible_collector.call("attributes_set", {"one_more": "x"}, id=GID), 422, f"{values} values per customer")
+    assert invisible_collector.call("attributes_set", {"f0": "changed"}, id=GID).status_code == 200
+
+
+@pytest.mark.parametrize("vendor", ["chartmogul", "bunce", "invisible_collector"])
+def test_every_limit_is_marked_as_the_mocks_choice(vendor: str) -> None:
+    index = load_contract(vendor).index
+    assert "mock's choice" in index["limits"]["$comment"]
+    assert index["errors"]["limit_reached"]["source"] == "mock's choice"
