@@ -1,20 +1,24 @@
 """Benchmark mockattr against a bare Flask app, Prism and WireMock, all measured in one run.
 
-    python bench/run.py [--duration 10] [--connections 8] [--skip prism,wiremock] [--quick]
+    python bench/run.py [--duration 10] [--connections 8] [--skip prism,wiremock,servers,growth] [--quick]
 
 Needs `wrk` (Debian: apt-get install wrk); Prism and WireMock come from npm into bench/.node the first
-time (Java 17 runs WireMock). Each target is started fresh, loaded from a separate wrk process over
-loopback for a fixed time, then stopped. Figures: requests per second, p50 and p99 latency, the
-server's peak memory (VmHWM of its process tree), and ratios to the bare Flask ceiling and to Prism.
-Also: the pytest plugin's start-up (session start to first request served), the per-test reset, and
-how `update` latency grows with the customers in a tenant and with the number of tenants.
+time (Java 17 runs WireMock); the server comparison wants `pip install '.[bench]'` (gunicorn, granian).
+Each target is started fresh, loaded from a separate wrk process over loopback for a fixed time, then
+stopped. Figures: requests per second, p50 and p99 latency, the server's peak memory (VmHWM of its
+process tree), and ratios to the bare Flask ceiling and to Prism. Also: `update` with --state-file,
+mockattr and the ceiling on each candidate server, the pytest plugin's start-up (session start to first
+request served) and per-test reset, and how `update` latency grows with the customers in a tenant and
+with the number of tenants.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import importlib.util
 import json
+import logging
 import os
 import re
 import shutil
@@ -35,7 +39,11 @@ ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 UPDATE_PATH = f"/v1/customers/{ADAM}/attributes/custom"
 RETRIEVE_PATH = f"/v1/customers/{ADAM}/attributes"
 UPDATE_BODY = {"custom": {"pro": True, "channel": {"value": "Twitter", "source": "integration2"}}}
+ALTERNATING_BODIES = [{"custom": {"salesRep": "Alice"}}, {"custom": {"salesRep": "Bob"}}]
+"""For the durable target: each request changes the world, so each is a committed SQLite write."""
 AUTH = "Basic " + base64.b64encode(b"bench-key:").decode()
+sys.path.insert(0, str(BENCH))
+from apps import SERVERS  # noqa: E402
 
 
 def free_port() -> int:
@@ -72,11 +80,16 @@ def tree_peak_kib(pid: int) -> int:
     return total
 
 
-def wrk_script(method: str, body: dict | None, headers: dict[str, str]) -> Path:
+def wrk_script(method: str, body: dict | list[dict] | None, headers: dict[str, str]) -> Path:
+    """A wrk script sending ``body``; given a list of bodies, it sends them in turn."""
     lines = [f'wrk.method = "{method}"']
-    if body is not None:
-        lines.append(f"wrk.body = {json.dumps(json.dumps(body))}")
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    if isinstance(body, list):
+        texts = ", ".join(json.dumps(json.dumps(b)) for b in body)
+        lines += [f"bodies = {{{texts}}}", "sent = 0", "request = function()", "  sent = sent + 1"]
+        lines += ["  return wrk.format(nil, nil, nil, bodies[sent % #bodies + 1])", "end"]
+    elif body is not None:
+        lines.append(f"wrk.body = {json.dumps(json.dumps(body))}")
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text("\n".join(lines) + "\n")
     return script
@@ -108,14 +121,15 @@ def load(
     name: str,
     url: str,
     method: str,
-    body: dict | None,
+    body: dict | list[dict] | None,
     headers: dict[str, str],
     pid: int,
     duration: int,
     connections: int,
 ) -> Result:
     # one request first: a mockattr tenant is built on its first request, which is not what we measure
-    requests.request(method, url, json=body, headers=headers, timeout=60)
+    first = body[0] if isinstance(body, list) else body
+    requests.request(method, url, json=first, headers=headers, timeout=60)
     script = wrk_script(method, body, {"Content-Type": "application/json", **headers})
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
@@ -165,9 +179,38 @@ def mockattr_target(extra: list[str] | None = None) -> Target:
     )
 
 
-def bare_flask_target() -> Target:
+def app_target(server: str, app: str) -> Target:
+    """``bench/apps.py``: the mockattr app or the bare-Flask ceiling on one of the servers compared."""
     port = free_port()
-    return Target([sys.executable, str(BENCH / "bare_flask.py"), str(port)], f"http://127.0.0.1:{port}")
+    return Target([sys.executable, str(BENCH / "apps.py"), server, app, str(port)], f"http://127.0.0.1:{port}")
+
+
+def installed(server: str) -> bool:
+    return server in ("werkzeug", "waitress") or importlib.util.find_spec(server) is not None
+
+
+def compare_servers(duration: int, connections: int) -> list[tuple[str, Result, Result]]:
+    """mockattr `update` and the bare-Flask ceiling on each server (those installed)."""
+    rows = []
+    for server in SERVERS:
+        if not installed(server):
+            print(f"({server} is not installed: pip install '.[bench]')", flush=True)
+            continue
+        mock = measure(
+            server,
+            app_target(server, "mockattr"),
+            "/chartmogul" + UPDATE_PATH,
+            "PUT",
+            UPDATE_BODY,
+            True,
+            duration,
+            connections,
+        )
+        bare = measure(
+            server, app_target(server, "bare"), UPDATE_PATH, "PUT", UPDATE_BODY, False, duration, connections
+        )
+        rows.append((server, mock, bare))
+    return rows
 
 
 def ensure_node_tools() -> None:
@@ -233,27 +276,34 @@ def wiremock_target(folder: Path, body: dict) -> Target:
 
 
 def plugin_timings(samples: int) -> tuple[float, float]:
-    """(ms from starting the plugin's server to the first request served, mean ms of a per-test reset)."""
-    from mockattr.app import create_app
-    from mockattr.handle import Mockattr
+    """(ms from starting the plugin's server to the first request served, mean ms of the ``mockattr``
+    fixture's per-test reset), done the way the plugin's fixtures do them."""
+    from mockattr.app import create_app, runtime_of
+    from mockattr.pytest_plugin import MockattrHandle
     from mockattr.server import start_background
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # pytest captures it; here it would be printed
     started = time.perf_counter()
-    server = start_background(create_app())
+    app = create_app()
+    server = start_background(app)
     requests.get(server.url + "/__mockattr/health", timeout=5)
     startup = (time.perf_counter() - started) * 1000
-    handle = Mockattr(server.url)
-    handle.reset()
+    handle = MockattrHandle(server.url)
+    handle.runtime = runtime_of(app)
+    requests.put(server.url + "/chartmogul" + UPDATE_PATH, json=UPDATE_BODY, headers={"Authorization": AUTH})
     durations = []
     for _ in range(samples):
         begun = time.perf_counter()
         handle.reset()
         durations.append((time.perf_counter() - begun) * 1000)
+        requests.get(server.url + "/chartmogul" + RETRIEVE_PATH, headers={"Authorization": AUTH})  # a tenant to drop
     server.stop()
     return startup, statistics.mean(durations)
 
 
-def measure(name: str, target: Target, path: str, method: str, body: dict | None, auth: bool, d: int, c: int) -> Result:
+def measure(
+    name: str, target: Target, path: str, method: str, body: dict | list[dict] | None, auth: bool, d: int, c: int
+) -> Result:
     """Load ``target`` at ``path``, then stop it."""
     headers = {"Authorization": AUTH} if auth else {}
     try:
@@ -309,7 +359,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per target (default 10)")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
-    parser.add_argument("--skip", default="", help="comma-separated: prism, wiremock, growth")
+    parser.add_argument("--skip", default="", help="comma-separated: prism, wiremock, servers, growth")
     parser.add_argument("--quick", action="store_true", help="3 s per target, smaller growth steps")
     args = parser.parse_args()
     if args.quick:
@@ -332,8 +382,25 @@ def main() -> None:
         update, retrieve = "/chartmogul" + UPDATE_PATH, "/chartmogul" + RETRIEVE_PATH
         results["update"] = measure("mockattr update (PUT custom)", target, update, "PUT", UPDATE_BODY, True, d, c)
         results["retrieve"] = measure("mockattr retrieve (GET)", mockattr_target(), retrieve, "GET", None, True, d, c)
+        results["durable"] = measure(
+            "mockattr update, --state-file (every request writes)",
+            mockattr_target(["--state-file", str(Path(folder) / "bench.db")]),
+            update,
+            "PUT",
+            ALTERNATING_BODIES,
+            True,
+            d,
+            c,
+        )
         results["flask"] = measure(
-            "bare Flask, constant JSON, same server", bare_flask_target(), UPDATE_PATH, "PUT", UPDATE_BODY, False, d, c
+            "bare Flask, constant JSON, same server",
+            app_target("waitress", "bare"),
+            UPDATE_PATH,
+            "PUT",
+            UPDATE_BODY,
+            False,
+            d,
+            c,
         )
         if "prism" not in skip:
             results["prism"] = measure(
@@ -362,6 +429,12 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for result in results.values():
         print(result.row(results.get("flask"), results.get("prism")))
+
+    if "servers" not in skip:
+        print("\n| server (8 threads, 1 process) | mockattr update req/s | bare Flask req/s | mockattr / bare |")
+        print("| --- | ---: | ---: | ---: |")
+        for server, mock, bare in compare_servers(d, c):
+            print(f"| {server} | {mock.rps:,.0f} | {bare.rps:,.0f} | {mock.rps / bare.rps:.2f}x |", flush=True)
 
     startup, reset = plugin_timings(200)
     print(f"\npytest plugin: start-up to first request {startup:.0f} ms; per-test reset {reset:.2f} ms (mean of 200)")

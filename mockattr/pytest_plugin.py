@@ -74,6 +74,8 @@ class MockattrServer:
     url: str
     ca_bundle: str | None = None
     stop: Any = None
+    runtime: Any = None
+    """The server's ``Runtime`` when it runs in this process (None with --mockattr-base-url)."""
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +92,7 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
         Mockattr(external, ca_bundle).health()  # fail early and clearly when nothing answers
         yield MockattrServer(url=external.rstrip("/"), ca_bundle=ca_bundle)
         return
-    from mockattr.app import create_app
+    from mockattr.app import create_app, runtime_of
     from mockattr.server import start_background
 
     context, ca_bundle, folder = None, None, None
@@ -100,9 +102,10 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
         folder = tempfile.TemporaryDirectory(prefix="mockattr-tls-")
         certificates = generate(Path(folder.name))
         context, ca_bundle = certificates.server_context(), str(certificates.ca_bundle)
-    server = start_background(create_app(), ssl_context=context)
+    app = create_app()
+    server = start_background(app, ssl_context=context)
     try:
-        yield MockattrServer(url=server.url, ca_bundle=ca_bundle, stop=server.stop)
+        yield MockattrServer(url=server.url, ca_bundle=ca_bundle, stop=server.stop, runtime=runtime_of(app))
     finally:
         server.stop()
         if folder is not None:
@@ -110,9 +113,18 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
 
 
 class MockattrHandle(Mockattr):
-    """The ``mockattr`` fixture: a Mockattr handle that also knows whether its test expects rejections."""
+    """The ``mockattr`` fixture: a Mockattr handle that also knows whether its test expects rejections.
+    On the plugin's own server it resets in-process, with no HTTP round trip (the per-test cost)."""
 
     expect_rejections: bool = False
+    runtime: Any = None
+
+    def reset(self) -> None:
+        """Every tenant back to the fixtures; seeds, the journal and pending faults dropped."""
+        if self.runtime is None:
+            super().reset()
+        else:
+            self.runtime.reset()
 
 
 @pytest.fixture
@@ -121,6 +133,7 @@ def mockattr(mockattr_server: MockattrServer, request: pytest.FixtureRequest) ->
     journal and no faults; reset again after the test. A fixture that prepares state for a test should
     depend on this one, not on ``mockattr_server``, so it runs after the reset."""
     handle = MockattrHandle(mockattr_server.url, mockattr_server.ca_bundle)
+    handle.runtime = mockattr_server.runtime
     handle.expect_rejections = bool(_marker_option(request.node, "expect_rejections"))
     handle.reset()
     yield handle
