@@ -312,45 +312,30 @@ def measure(
         target.stop()
 
 
-def growth(duration: int, connections: int, sizes: list[int], tenants: list[int]) -> list[Result]:
-    """`update` latency with N customers in the tenant, and with N tenants on the server."""
+def growth(duration: int, connections: int, sizes: list[int], tenants: list[int], folder: Path) -> list[Result]:
+    """`update` latency with N customers in the tenant (in memory, then with --state-file, where every
+    request writes the tenant's world), and with N tenants on the server."""
     results = []
-    for count in sizes:
-        target = mockattr_target()
-        customers = [{"uuid": f"cus_bench_{n}", "name": f"c{n}"} for n in range(count)]
-        seeded = requests.post(
-            target.url + "/__mockattr/seed", params={"vendor": "chartmogul"}, json={"customers": customers}, timeout=60
-        )
-        seeded.raise_for_status()
-        results.append(
-            measure(
-                f"update, {count:,} extra customers",
-                target,
-                "/chartmogul" + UPDATE_PATH,
-                "PUT",
-                UPDATE_BODY,
-                True,
-                duration,
-                connections,
+    for durable in (False, True):
+        for count in sizes:
+            target = mockattr_target(["--state-file", str(folder / f"growth-{count}.db")] if durable else None)
+            customers = [{"uuid": f"cus_bench_{n}", "name": f"c{n}"} for n in range(count)]
+            seeded = requests.post(
+                target.url + "/__mockattr/seed", params={"vendor": "chartmogul"}, json={"customers": customers}
             )
-        )
+            seeded.raise_for_status()
+            name = f"update, {count:,} extra customers" + (", --state-file (every request writes)" if durable else "")
+            body = ALTERNATING_BODIES if durable else UPDATE_BODY
+            results.append(measure(name, target, "/chartmogul" + UPDATE_PATH, "PUT", body, True, duration, connections))
     for count in tenants:
         target = mockattr_target()
         session = requests.Session()
         for n in range(count):
             key = base64.b64encode(f"tenant-{n}:".encode()).decode()
             session.get(target.url + "/chartmogul" + RETRIEVE_PATH, headers={"Authorization": f"Basic {key}"})
+        name = f"update, {count:,} tenants"
         results.append(
-            measure(
-                f"update, {count:,} tenants",
-                target,
-                "/chartmogul" + UPDATE_PATH,
-                "PUT",
-                UPDATE_BODY,
-                True,
-                duration,
-                connections,
-            )
+            measure(name, target, "/chartmogul" + UPDATE_PATH, "PUT", UPDATE_BODY, True, duration, connections)
         )
     return results
 
@@ -443,7 +428,9 @@ def main() -> None:
         sizes, tenants = ([10, 1_000], [10, 100]) if args.quick else ([10, 10_000], [10, 1_000])
         print("\n| update latency as the store grows | req/s | p50 ms | p99 ms | peak MiB |")
         print("| --- | ---: | ---: | ---: | ---: |")
-        for result in growth(d, c, sizes, tenants):
+        with tempfile.TemporaryDirectory() as folder:
+            grown = growth(d, c, sizes, tenants, Path(folder))
+        for result in grown:
             print(
                 f"| {result.name} | {result.rps:,.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | "
                 f"{result.peak_mib:.0f} |",

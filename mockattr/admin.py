@@ -16,6 +16,7 @@ from mockattr.errors import ApiError
 from mockattr.faults import Fault
 from mockattr.jsonio import JSON, json_response, parse_json
 from mockattr.runtime import FixtureError, MalformedBody, Runtime, read_limited_body
+from mockattr.store import TenantLimit
 
 ADMIN_PREFIX = "/__mockattr"
 
@@ -33,6 +34,12 @@ class AdminError(Exception):
 @admin_blueprint.errorhandler(AdminError)
 def admin_error(err: AdminError) -> Response:
     return json_response({"error": str(err)}, err.status)
+
+
+@admin_blueprint.errorhandler(TenantLimit)
+def tenant_limit(err: TenantLimit) -> Response:
+    """A new tenant past --max-tenants with --state-file: refused, as on the vendor endpoints."""
+    return json_response({"error": f"no new tenant: {err}"}, 429)
 
 
 def _runtime() -> Runtime:

@@ -1,4 +1,4 @@
-"""Run the app on werkzeug's threaded server: in the foreground (CLI) or in a background thread."""
+"""Run the app on werkzeug's threaded server: the pytest plugin's (a background thread) and ``serve --tls``'s."""
 
 from __future__ import annotations
 

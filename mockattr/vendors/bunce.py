@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request
 
 from mockattr.contract import Contract, check
 from mockattr.errors import ApiError
-from mockattr.vendor import Call, Reply, Vendor
+from mockattr.vendor import Call, Reply, Touched, Vendor
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone_no", "email")
 DEFAULT_PER_PAGE = 20
@@ -74,6 +74,7 @@ class BunceWorld:
     customers: list[dict[str, Any]] = field(default_factory=list)
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_email: dict[str, dict[str, Any]] = field(default_factory=dict)
+    touched: Touched = field(default_factory=Touched)
 
     @classmethod
     def from_data(cls, data: dict[str, Any], contract: Contract) -> BunceWorld:
@@ -104,13 +105,14 @@ class BunceWorld:
             scratch.add(customer)
         self.attributes, self.customers = scratch.attributes, scratch.customers
         self.by_id, self.by_email = scratch.by_id, scratch.by_email
+        self.touched.note_all()
 
     def to_data(self) -> dict[str, Any]:
         """The world in the fixture file's shape."""
         return {"attributes": list(self.attributes.values()), "customers": self.customers}
 
     def add(self, customer: dict[str, Any]) -> None:
-        self.customers.append(customer)
+        self.customers.append(self.touched.note(customer))
         self.index(customer)
 
     def index(self, customer: dict[str, Any]) -> None:
@@ -158,7 +160,7 @@ class BunceWorld:
             and with_email["customer_id"] not in (None, customer_id)
         ):
             return self.contract.index["row_errors"]["customer_conflict"]
-        customer = with_id or with_email
+        customer = self.touched.note(with_id or with_email)
         limits = self.contract.index["limits"]
         tokens = {d["device_token"] for d in (customer or {}).get("devices", []) + profile.get("devices", [])}
         if len(tokens) > limits["devices_per_customer"]:

@@ -12,7 +12,7 @@ import json
 import math
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request
 
 from mockattr.contract import Contract, check
 from mockattr.errors import ApiError
-from mockattr.vendor import Call, Reply, Vendor
+from mockattr.vendor import Call, Reply, Touched, Vendor
 
 TIMESTAMP_FIELDS = ("lead_created_at", "free_trial_started_at")
 PROFILE_FIELDS = ("name", "email", "company", "country", "state", "city", "zip", "website_url")
@@ -157,6 +157,7 @@ class ChartMogulWorld:
     contract: Contract
     definitions: dict[str, str]
     customers: dict[str, dict[str, Any]]
+    touched: Touched = field(default_factory=Touched)
 
     @classmethod
     def from_data(cls, data: dict[str, Any], contract: Contract) -> ChartMogulWorld:
@@ -190,6 +191,7 @@ class ChartMogulWorld:
                     raise ValueError(f"{param}: {err.message}") from err
         self.definitions = definitions
         self.customers.update((customer["uuid"], customer) for customer in customers)
+        self.touched.note_all()
 
     def to_data(self) -> dict[str, Any]:
         """The world in the fixture file's shape."""
@@ -213,7 +215,7 @@ class ChartMogulWorld:
         found = self.customers.get(call.params["uuid"])
         if found is None:
             raise call.fail("customer_not_found")
-        return found
+        return self.touched.note(found)
 
     def customers_by_email(self, call: Call) -> list[dict[str, Any]]:
         """Every customer with the body's e-mail (case-insensitive), or 404."""
@@ -221,7 +223,7 @@ class ChartMogulWorld:
         found = [c for c in self.customers.values() if (c.get("email") or "").lower() == email.lower()]
         if not found:
             raise call.fail("email_not_found", email=email)
-        return found
+        return [self.touched.note(customer) for customer in found]
 
     def new_definitions(self, items: list[dict[str, Any]], param: str) -> tuple[dict[str, str], dict[str, Any]]:
         """Check the items of an ``add``: (definitions to create, normalised values by key)."""

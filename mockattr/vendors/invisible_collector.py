@@ -7,14 +7,14 @@ State: customers in creation order, each with its attributes. A path ``{id}`` na
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.wrappers import Request
 
 from mockattr.contract import Contract
 from mockattr.errors import ApiError
-from mockattr.vendor import Call, Reply, Vendor
+from mockattr.vendor import Call, Reply, Touched, Vendor
 
 CUSTOMER_FIELDS = ("name", "vatNumber", "address", "zipCode", "city", "country", "email", "mobile", "phone")
 
@@ -61,6 +61,7 @@ class InvisibleCollectorWorld:
     """One account: its customers (API-shaped, plus ``attributes``)."""
 
     customers: list[dict[str, Any]]
+    touched: Touched = field(default_factory=Touched)
 
     @classmethod
     def from_data(cls, data: dict[str, Any], contract: Contract) -> InvisibleCollectorWorld:
@@ -81,6 +82,7 @@ class InvisibleCollectorWorld:
                     raise ValueError(f"two customers answer to the id {name!r}")
                 names.add(name)
         self.customers = list(merged.values())
+        self.touched.note_all()
 
     def to_data(self) -> dict[str, Any]:
         """The world in the fixture file's shape."""
@@ -96,7 +98,7 @@ class InvisibleCollectorWorld:
 
     def customer(self, call: Call) -> dict[str, Any]:
         """The customer named by the path's ``{id}``, or 404."""
-        found = self.find(call.params["id"])
+        found = self.touched.note(self.find(call.params["id"]))
         if found is None:
             raise call.fail("customer_not_found")
         return found
@@ -132,7 +134,7 @@ def customer_create(call: Call) -> Reply:
     customer = {"gid": str(uuid.uuid4()), "externalId": external_id}
     customer.update({name: call.body.get(name) for name in CUSTOMER_FIELDS})
     customer["attributes"] = {}
-    world.customers.append(customer)
+    world.customers.append(world.touched.note(customer))
     return Reply(200, public(customer))
 
 
