@@ -1,8 +1,8 @@
 """``mockattr serve``'s HTTP server: waitress, chosen by measurement (bench/README.md) among the servers
 that keep a slow client from holding others up. waitress reads each request in full on its event loop
 before a thread runs the app, so a half-sent body holds no thread, and a silent connection is closed
-after ``IDLE_SECONDS``. (granian and gunicorn's threads were faster or as fast, but a client that stops
-mid-body holds one of their threads for good: granian has no body timeout, upstream issue #728.)
+after ``IDLE_SECONDS``. granian was faster, but a client that stops mid-body holds one of its threads
+until it goes (no body timeout: granian issue #728); gunicorn's threads fail the same way.
 
 ``--tls`` keeps werkzeug's threaded server (``mockattr.server``): waitress does not speak TLS.
 """

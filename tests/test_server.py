@@ -124,3 +124,18 @@ def test_a_chunked_body_past_one_mebibyte_is_413(server: Served) -> None:
     response = requests.put(url, data=chunks(), headers={**basic("k"), "Content-Type": "application/json"})
     assert response.status_code == 413
     assert response.json() == {"code": 413, "message": "The request body is larger than 1 MiB", "param": None}
+
+
+def test_serve_refuses_a_body_past_its_spool_limit_without_keeping_it() -> None:
+    """Past 1 MiB the vendor's 413; past waitress's 8 MiB spool limit waitress answers 413 itself."""
+    process, urls = start_serve()
+    try:
+        url = f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes/custom"
+        huge = b'{"custom": {"channel": "' + b"x" * (9 * 1024 * 1024) + b'"}}'
+        response = requests.put(url, data=huge, headers={**basic("k"), "Content-Type": "application/json"})
+        assert response.status_code == 413
+        after = requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes", headers=basic("k"), timeout=5)
+        assert after.status_code == 200 and after.json()["custom"]["channel"] == "Facebook"
+    finally:
+        process.kill()
+        process.wait(10)
