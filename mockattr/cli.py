@@ -86,10 +86,13 @@ def serve(
     state_file: Path | None,
     tls: bool,
 ) -> None:
-    """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM.
+    """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM (requests in flight are answered
+    first).
 
-    Each credential is its own tenant, seeded from the fixtures on first use. The admin API is under
-    /__mockattr/: health, reset, state, seed, requests (the journal) and faults.
+    Each credential is its own tenant, seeded from the fixtures on first use, within the limits of each
+    vendor's index.json. The admin API is under /__mockattr/: health, reset, state, seed, requests (the
+    journal) and faults. The server is waitress (with --tls, werkzeug's threaded server); a connection
+    silent for 10 s is closed; bodies over 1 MiB are refused.
     """
     try:
         app = create_app(

@@ -126,7 +126,7 @@ class DurableStore:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
             db.executescript("BEGIN IMMEDIATE;" + _TABLES)  # executescript commits first: take the lock again
-            db.execute("INSERT INTO mockattr VALUES ('format', ?)", (FORMAT,))
+            db.execute("INSERT OR IGNORE INTO mockattr VALUES ('format', ?)", (FORMAT,))
             return
         found = None
         if "mockattr" in tables:
