@@ -93,8 +93,9 @@ class DurableStore:
     # --- start-up ------------------------------------------------------------------------------
 
     def _check(self, vendors: set[str]) -> None:
-        """Open (or create) the file and read every stored world of a served vendor: any problem is a
-        StateFileError now, not a surprise on some later request."""
+        """Open (or create) the file, prove it writable, and read every stored world of a served vendor:
+        any problem is a StateFileError now, not a surprise on some later request. Nothing is changed
+        in a file that turns out not to be a mockattr state file."""
         if self.path.is_dir():
             raise StateFileError(f"state file {self.path}: is a folder")
         try:
@@ -102,17 +103,21 @@ class DurableStore:
         except sqlite3.Error as err:
             raise StateFileError(f"state file {self.path}: cannot open it ({err})") from err
         try:
-            if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
-                raise StateFileError(f"state file {self.path}: cannot switch it to WAL mode")
             problems = [row[0] for row in db.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise StateFileError(f"state file {self.path}: corrupt ({'; '.join(problems[:3])})")
-            db.execute("BEGIN IMMEDIATE")
             self._own(db)
+            if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+                raise StateFileError(f"state file {self.path}: cannot switch it to WAL mode")
+            db.executescript(_TABLES)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT OR REPLACE INTO mockattr VALUES ('format', ?)", (FORMAT,))  # a write: proves it writable
+            db.execute("COMMIT")
+            db.execute("BEGIN")  # reading takes no lock other servers on the file would wait for
             for vendor, credential in db.execute("SELECT vendor, credential FROM worlds").fetchall():
                 if vendor in vendors:
                     self._read(db, (vendor, credential))
-            for vendor, data in db.execute("SELECT vendor, data FROM seeds"):
+            for vendor, data in db.execute("SELECT vendor, data FROM seeds").fetchall():
                 if vendor in vendors:
                     self._decode(vendor, f"a seed of {vendor}", data)
             db.execute("COMMIT")
@@ -122,11 +127,9 @@ class DurableStore:
             db.close()
 
     def _own(self, db: sqlite3.Connection) -> None:
-        """Create the tables in a new file; refuse a file made by something else."""
+        """Refuse a database made by something else (before anything in it is changed)."""
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
-            db.executescript("BEGIN IMMEDIATE;" + _TABLES)  # executescript commits first: take the lock again
-            db.execute("INSERT OR IGNORE INTO mockattr VALUES ('format', ?)", (FORMAT,))
             return
         found = None
         if "mockattr" in tables:
@@ -142,8 +145,8 @@ class DurableStore:
             if customers is not None:
                 data["customers"] = [json.loads(customer) for customer in customers]
             return self._load(vendor, data)
-        except ValueError as err:
-            raise StateFileError(f"state file {self.path}: {what} is unusable: {err}") from err
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
+            raise StateFileError(f"state file {self.path}: {what} is unusable: {err!r}") from err
 
     def _read(self, db: sqlite3.Connection, key: tuple[str, str]) -> _Built:
         """A stored world, built from its rows."""
@@ -168,17 +171,22 @@ class DurableStore:
         return local.db
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, keys: list[tuple[str, str]] | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction. When it fails (a rejected request, or SQLite's own error such as a full
+        disk), the worlds built for ``keys`` (None: every world) are forgotten, so they are read again
+        from the file: what was not committed is never served."""
         with self._lock:
             db = self._db()
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
+                db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
-                self._built.clear()  # a failed handler may have touched a world: rebuild from the file
+                if db.in_transaction:  # SQLite may have rolled back already (e.g. a full disk)
+                    db.execute("ROLLBACK")
+                for key in keys if keys is not None else list(self._built):
+                    self._built.pop(key, None)
                 raise
-            db.execute("COMMIT")
 
     def _world(self, db: sqlite3.Connection, key: tuple[str, str], create: bool) -> _Built:
         """The tenant's world: the one built here when the file still holds that version, else read
@@ -251,8 +259,8 @@ class DurableStore:
     @contextmanager
     def world(self, vendor: str, credential: str) -> Iterator[Any]:
         """The tenant's world for the ``with`` block, in one transaction; written back if changed."""
-        with self._transaction() as db:
-            key = (vendor, credential)
+        key = (vendor, credential)
+        with self._transaction([key]) as db:
             built = self._world(db, key, create=True)
             yield built.world
             self._save(db, key, built)

@@ -159,11 +159,19 @@ class Runtime:
             self.new_world(vendor_id).merge(fresh_copy(data))  # a trial on a scratch world
         except ValueError as err:
             raise FixtureError(f"seed for {vendor_id}: {err}") from err
-        if credential is not None:
-            with self.store.world(vendor_id, credential) as world:
-                world.merge(data)
-            return
-        self.store.add_seed(vendor_id, data, lambda world, copy: world.merge(copy))
+
+        def trial(world: Any) -> None:  # on a copy: the seed must fit every world before any takes it
+            vendor.new_world(fresh_copy(world.to_data()), contract).merge(fresh_copy(data))
+
+        try:
+            if credential is not None:
+                with self.store.world(vendor_id, credential) as world:
+                    world.merge(data)  # changes nothing when it raises
+                return
+            self.store.each(vendor_id, trial)
+            self.store.add_seed(vendor_id, data, lambda world, copy: world.merge(copy))
+        except ValueError as err:
+            raise FixtureError(f"seed for {vendor_id}: {err}") from err
 
     def state_json(self, vendor_id: str, credential: str | None) -> str:
         """A tenant's world as JSON: ``credential``'s, else the last one a request used, else fresh fixtures."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask
 from waitress import create_server
+from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
 from mockattr.runtime import MAX_BODY_BYTES
@@ -32,10 +33,19 @@ DRAIN_SECONDS = 30.0
 """After SIGTERM or Ctrl-C, requests in flight get this long to be answered."""
 
 
+class DrainingChannel(HTTPChannel):
+    """waitress's connection, which stops reading new requests once the server is stopping."""
+
+    draining = False
+
+    def readable(self) -> bool:
+        return not self.draining and super().readable()
+
+
 def bind(app: Flask, host: str, port: int) -> BaseWSGIServer:
     """A waitress server for ``app``, listening now; port 0 picks a free port (read it back with
     ``base_url``)."""
-    return create_server(
+    server = create_server(
         app,
         host=host,
         port=port,
@@ -45,6 +55,8 @@ def bind(app: Flask, host: str, port: int) -> BaseWSGIServer:
         ident="mockattr",
         clear_untrusted_proxy_headers=True,
     )
+    server.channel_class = DrainingChannel
+    return server
 
 
 def base_url(server: BaseWSGIServer) -> str:
@@ -55,8 +67,10 @@ def base_url(server: BaseWSGIServer) -> str:
 
 
 def serve_until_signalled(server: BaseWSGIServer, announce: Callable[[], Any]) -> None:
-    """Serve until SIGTERM or Ctrl-C, then stop accepting, answer the requests in flight (up to
-    ``DRAIN_SECONDS``) and return. ``announce()`` runs once the signal handlers are in place."""
+    """Serve until SIGTERM or Ctrl-C, then stop accepting, close idle connections, answer the requests
+    in flight (up to ``DRAIN_SECONDS``) and close theirs, and return. ``announce()`` runs once the signal
+    handlers are in place. A client that sends on a kept-alive connection as it closes sees it closed,
+    as with any server that stops."""
     stopping: list[float] = []
 
     def stop(signum: int, frame: object) -> None:
@@ -70,8 +84,13 @@ def serve_until_signalled(server: BaseWSGIServer, announce: Callable[[], Any]) -
     while not stopping:
         server.asyncore.loop(timeout=1.0, map=server._map, use_poll=True, count=1)
     server.accepting = False
-    server.del_channel()  # no new connections; the channels already open go on
+    server.del_channel()  # no new connections
     server.socket.close()
+    for channel in list(server.active_channels.values()):
+        if channel.requests or channel.total_outbufs_len:
+            channel.draining = True  # answer what it has, read nothing more
+        else:
+            channel.handle_close()  # idle between keep-alive requests
     while _busy(server) and time.monotonic() - stopping[0] < DRAIN_SECONDS:
         server.asyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
     server.task_dispatcher.shutdown(timeout=1)

@@ -11,6 +11,8 @@ from support import VendorClient
 from mockattr.handle import AdminError
 from mockattr.pytest_plugin import MockattrHandle
 
+GID = "061d2feb-81c2-4694-a74a-13cecbe7d2ce"
+
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 
 
@@ -186,3 +188,19 @@ def test_seeds_may_not_break_the_worlds_rules(mockattr: MockattrHandle) -> None:
             "invisible_collector",
             {"customers": [{"name": "n", "vatNumber": "v", "country": "PT", "externalId": "100001"}]},
         )
+
+
+def test_a_seed_that_one_tenant_cannot_take_is_refused_and_reaches_none(
+    mockattr: MockattrHandle, invisible_collector: VendorClient
+) -> None:
+    """Tenant k1 made a customer with externalId E1; a seed for every tenant with E1 would give k1 two
+    customers answering to E1: 400, and no tenant (k0, k1, or a new one) gets the seed."""
+    new = {"name": "Mine", "vatNumber": "PT501234567", "country": "PT", "externalId": "E1"}
+    invisible_collector.call("customer_create", new, key="k1")
+    invisible_collector.call("attributes_get", key="k0", id=GID)  # k0 exists too
+    seed = {"customers": [{"name": "Seeded", "vatNumber": "PT501234567", "country": "PT", "externalId": "E1"}]}
+    with pytest.raises(AdminError, match="400.*E1"):
+        mockattr.seed("invisible_collector", seed)
+    for key in ("k0", "k2"):
+        names = [c["name"] for c in mockattr.state("invisible_collector", key)["customers"]]
+        assert "Seeded" not in names, f"tenant {key} got half a seed"

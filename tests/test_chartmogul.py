@@ -54,6 +54,7 @@ def test_add_with_another_type_for_an_existing_key_is_400(chartmogul: VendorClie
         ({"type": "String", "key": "newline\n", "value": "x"}, "custom[0].key"),
         ({"type": "Decimal", "key": "d", "value": "1e999"}, "custom[0].value"),
         ({"type": "Decimal", "key": "d", "value": "1" * 400}, "custom[0].value"),
+        ({"type": "Decimal", "key": "d", "value": 10**400}, "custom[0].value"),
         ({"type": "String", "value": "x"}, "custom[0].key"),
     ],
 )

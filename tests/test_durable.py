@@ -3,8 +3,12 @@ several processes stay consistent, an unusable file is a clear error at start an
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 from support import AUTH_HEADERS, basic, serve_fails, start_serve
+
+from mockattr.app import create_app, runtime_of
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 CUSTOM = f"/v1/customers/{ADAM}/attributes/custom"
@@ -219,13 +225,46 @@ def test_a_corrupt_state_file_is_a_clear_error_and_stays_as_it_was(tmp_path: Pat
     assert path.read_bytes() == b"this is not a database" * 100
 
 
-def test_another_programs_database_is_refused(tmp_path: Path) -> None:
+def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
     path = tmp_path / "theirs.db"
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE invoices (id INTEGER)")
+    before = path.read_bytes()
     assert "not a mockattr state file" in serve_fails("--state-file", str(path))
-    with sqlite3.connect(path) as db:
-        assert [row[0] for row in db.execute("SELECT name FROM sqlite_master")] == ["invoices"]
+    assert path.read_bytes() == before, "not even switched to WAL"
+
+
+def test_a_read_only_state_file_is_a_clear_error(servers: Servers, tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    process, _ = servers.start("--state-file", str(path))
+    process.kill()
+    process.wait(10)
+    path.chmod(0o444)
+    command = [sys.executable, "-m", "mockattr", "serve", "--port", "0", "--state-file", str(path)]
+    if os.geteuid() == 0:  # root writes anyway: drop that power for the server
+        if shutil.which("capsh") is None:
+            pytest.skip("running as root without capsh, which could drop CAP_DAC_OVERRIDE")
+        command = ["capsh", "--drop=cap_dac_override", "--", "-c", shlex.join(command)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "cannot write to it" in result.stderr
+
+
+def test_a_write_the_disk_refuses_is_not_served_afterwards(tmp_path: Path) -> None:
+    """SQLite rolls back by itself when the disk is full: the answer is an error, and the change it
+    did not keep is not served from memory either (nor after a restart)."""
+    path = tmp_path / "state.db"
+    app = create_app(state_file=path)
+    client, headers = app.test_client(), AUTH_HEADERS["invisible_collector"]("k")
+    url = f"/invisible_collector/customers/{IC_GID}/attributes"
+    assert client.post(url, json={"before": "1"}, headers=headers).status_code == 200
+    db = runtime_of(app).store._db()  # this thread's connection: the test client runs requests here
+    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+    refused = client.post(url, json={"big": "x" * 50_000}, headers=headers)
+    assert refused.status_code == 500 and refused.get_json()["message"] == "Internal server error"
+    db.execute("PRAGMA max_page_count = 1000000")
+    assert "big" not in client.get(url, headers=headers).get_json()
+    assert "big" not in create_app(state_file=path).test_client().get(url, headers=headers).get_json()
 
 
 def test_a_stored_world_that_does_not_fit_is_a_clear_error(servers: Servers, tmp_path: Path) -> None:

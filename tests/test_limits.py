@@ -112,3 +112,13 @@ def test_every_limit_is_marked_as_the_mocks_choice(vendor: str) -> None:
     index = load_contract(vendor).index
     assert "mock's choice" in index["limits"]["$comment"]
     assert index["errors"]["limit_reached"]["source"] == "mock's choice"
+
+
+def test_chartmogul_customer_update_keeps_the_tag_limit(chartmogul: VendorClient) -> None:
+    most = limit("chartmogul", "tags_per_customer")
+    before = chartmogul.state()
+    body = {"attributes": {"tags": [f"t{n}" for n in range(most + 1)]}}
+    refused(chartmogul.call("customer_update", body, uuid=ADAM), 400, f"{most} tags per customer")
+    assert chartmogul.state() == before
+    fits = {"attributes": {"tags": [f"t{n}" for n in range(most)]}}
+    assert chartmogul.call("customer_update", fits, uuid=ADAM).status_code == 200

@@ -162,8 +162,9 @@ class BunceWorld:
             return self.contract.index["row_errors"]["customer_conflict"]
         customer = self.touched.note(with_id or with_email)
         limits = self.contract.index["limits"]
-        tokens = {d["device_token"] for d in (customer or {}).get("devices", []) + profile.get("devices", [])}
-        if len(tokens) > limits["devices_per_customer"]:
+        held = {d["device_token"] for d in (customer or {}).get("devices", [])}
+        added = {d["device_token"] for d in profile.get("devices", [])} - held
+        if added and len(held) + len(added) > limits["devices_per_customer"]:
             return self.contract.index["row_errors"]["device_limit"].format(**limits)
         if customer is None and len(self.customers) >= limits["customers"]:
             return self.contract.index["row_errors"]["customer_limit"].format(**limits)

@@ -86,10 +86,13 @@ def normalise_value(type_name: str, value: Any) -> Any:
     if type_name == "Integer":
         return int(value)
     if type_name == "Decimal":
-        number = float(value) if isinstance(value, str) else value
+        try:
+            number = float(value)
+        except OverflowError as err:  # an integer too large for a double
+            raise ValueError(f"{value!r} is out of range") from err
         if not math.isfinite(number):
             raise ValueError(f"{value!r} is out of range")
-        return number
+        return number if isinstance(value, str) else value
     if type_name == "Timestamp":
         return normalise_timestamp(value)
     if type_name == "Boolean":
@@ -343,6 +346,8 @@ def customer_update(call: Call) -> Reply:
     attributes = body.get("attributes", {})
     values = world.new_values(attributes.get("custom", {}), "attributes.custom")
     dates = {name: _date(call, name) for name in TIMESTAMP_FIELDS if name in body}
+    if "tags" in attributes:
+        call.within_limit("tags_per_customer", len(set(attributes["tags"])))
     # Everything is checked: from here on nothing raises.
     for name in PROFILE_FIELDS:
         if name in body:
