@@ -21,7 +21,8 @@ class Touched:
     """The customers a world's handlers looked up or added since the store last asked: with
     ``--state-file`` only those are written back, so a write costs the same with 10 or 10,000 customers.
     A world notes each customer its lookups hand out (``note``) and, when it changes wholesale (a
-    merge), ``note_all``. Only a store that ``track``s gets notes; in memory nothing is kept."""
+    merge), ``note_all``. Notes are kept only while ``tracking`` (a durable store sets it); in memory
+    nothing is kept."""
 
     def __init__(self) -> None:
         self.tracking = False
