@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
-from support import VendorClient
+from support import ServeProcesses, VendorClient
 
 from mockattr.pytest_plugin import MockattrHandle
 
@@ -15,6 +16,14 @@ from mockattr.pytest_plugin import MockattrHandle
 def server_url(mockattr: MockattrHandle) -> str:
     """Base URL of the session's server, every tenant back to the fixtures."""
     return mockattr.base_url
+
+
+@pytest.fixture
+def servers() -> Iterator[ServeProcesses]:
+    """Start ``mockattr serve`` processes with ``servers.start(*args)``; they are killed after the test."""
+    started = ServeProcesses()
+    yield started
+    started.kill_all()
 
 
 @pytest.fixture

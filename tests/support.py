@@ -137,6 +137,23 @@ def start_serve(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     raise AssertionError(f"serve printed no URLs: {log.read().decode(errors='replace')}")
 
 
+class ServeProcesses:
+    """``mockattr serve`` processes started by one test (``start_serve``), killed at its end."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def start(self, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+        process, urls = start_serve(*args)
+        self.processes.append(process)
+        return process, urls
+
+    def kill_all(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait(10)
+
+
 def serve_fails(*args: str) -> str:
     """``mockattr serve --port 0 ARGS`` must stop at start with a clear error (no traceback): its stderr."""
     result = subprocess.run(

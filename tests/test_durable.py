@@ -9,13 +9,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
-from support import AUTH_HEADERS, basic, serve_fails, start_serve
+from support import AUTH_HEADERS, ServeProcesses, basic, serve_fails
 
 from mockattr.app import create_app, runtime_of
 
@@ -25,31 +24,7 @@ JOB_TITLE = "9f171295-6935-400c-af6b-fd628a46bc71"
 IC_GID = "061d2feb-81c2-4694-a74a-13cecbe7d2ce"
 
 
-class Servers:
-    """``mockattr serve`` processes started by one test, killed at its end."""
-
-    def __init__(self) -> None:
-        self.processes: list[subprocess.Popen[str]] = []
-
-    def start(self, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-        process, urls = start_serve(*args)
-        self.processes.append(process)
-        return process, urls
-
-    def kill_all(self) -> None:
-        for process in self.processes:
-            process.kill()
-            process.wait(10)
-
-
-@pytest.fixture
-def servers() -> Iterator[Servers]:
-    started = Servers()
-    yield started
-    started.kill_all()
-
-
-def test_acknowledged_writes_of_every_vendor_survive_kill_9(servers: Servers, tmp_path: Path) -> None:
+def test_acknowledged_writes_of_every_vendor_survive_kill_9(servers: ServeProcesses, tmp_path: Path) -> None:
     state = str(tmp_path / "state.db")
     process, urls = servers.start("--state-file", state)
     put = requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "Kept"}}, headers=basic("k"))
@@ -85,7 +60,7 @@ def test_acknowledged_writes_of_every_vendor_survive_kill_9(servers: Servers, tm
 BODIES = {"Content-Type": "application/json"}
 
 
-def test_every_kind_of_write_is_in_the_file_after_kill_9(servers: Servers, tmp_path: Path) -> None:
+def test_every_kind_of_write_is_in_the_file_after_kill_9(servers: ServeProcesses, tmp_path: Path) -> None:
     """Each operation that changes state, then kill -9 and a restart: every vendor's world reads back as
     it was (the file holds only the customers a handler touched: this shows none is missed)."""
     state = str(tmp_path / "state.db")
@@ -153,7 +128,7 @@ def _state(admin: str, vendor: str) -> dict:
     return answer.json()
 
 
-def test_two_servers_on_one_file_lose_no_update(servers: Servers, tmp_path: Path) -> None:
+def test_two_servers_on_one_file_lose_no_update(servers: ServeProcesses, tmp_path: Path) -> None:
     state = str(tmp_path / "state.db")
     first = servers.start("--state-file", state)[1]["chartmogul"]
     second = servers.start("--state-file", state)[1]["chartmogul"]
@@ -171,7 +146,7 @@ def test_two_servers_on_one_file_lose_no_update(servers: Servers, tmp_path: Path
         assert not missing, f"{base} lost {sorted(missing)[:5]}"
 
 
-def test_seeds_resets_and_tenant_counts_are_shared_through_the_file(servers: Servers, tmp_path: Path) -> None:
+def test_seeds_resets_and_tenant_counts_are_shared_through_the_file(servers: ServeProcesses, tmp_path: Path) -> None:
     state = str(tmp_path / "state.db")
     a = servers.start("--state-file", state)[1]
     b = servers.start("--state-file", state)[1]
@@ -185,7 +160,7 @@ def test_seeds_resets_and_tenant_counts_are_shared_through_the_file(servers: Ser
     assert gone.status_code == 404, "a reset through one server empties the file for both"
 
 
-def test_a_new_tenant_past_max_tenants_is_refused_with_the_vendors_429(servers: Servers, tmp_path: Path) -> None:
+def test_a_new_tenant_past_max_tenants_is_refused_with_the_vendors_429(servers: ServeProcesses, tmp_path: Path) -> None:
     _, urls = servers.start("--state-file", str(tmp_path / "state.db"), "--max-tenants", "3")
     for n in range(3):
         assert requests.get(urls["chartmogul"] + f"/v1/customers/{ADAM}/attributes", headers=basic(f"k{n}")).ok
@@ -200,7 +175,7 @@ def test_a_new_tenant_past_max_tenants_is_refused_with_the_vendors_429(servers: 
     assert state.status_code == 429 and "--max-tenants" in state.json()["error"]
 
 
-def test_a_rejected_request_changes_nothing_in_the_file(servers: Servers, tmp_path: Path) -> None:
+def test_a_rejected_request_changes_nothing_in_the_file(servers: ServeProcesses, tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     _, urls = servers.start("--state-file", str(path))
     assert requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "One"}}, headers=basic("k")).ok
@@ -234,7 +209,7 @@ def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path: Path)
     assert path.read_bytes() == before, "not even switched to WAL"
 
 
-def test_a_read_only_state_file_is_a_clear_error(servers: Servers, tmp_path: Path) -> None:
+def test_a_read_only_state_file_is_a_clear_error(servers: ServeProcesses, tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     process, _ = servers.start("--state-file", str(path))
     process.kill()
@@ -267,7 +242,7 @@ def test_a_write_the_disk_refuses_is_not_served_afterwards(tmp_path: Path) -> No
     assert "big" not in create_app(state_file=path).test_client().get(url, headers=headers).get_json()
 
 
-def test_a_stored_world_that_does_not_fit_is_a_clear_error(servers: Servers, tmp_path: Path) -> None:
+def test_a_stored_world_that_does_not_fit_is_a_clear_error(servers: ServeProcesses, tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     process, urls = servers.start("--state-file", str(path))
     assert requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "One"}}, headers=basic("k")).ok

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from support import basic, start_serve
+from support import ServeProcesses, basic
 
 from mockattr.app import create_app
 from mockattr.server import start_background
@@ -39,26 +39,22 @@ class Served:
 
 
 @pytest.fixture(params=["plugin", "serve"])
-def server(request: pytest.FixtureRequest) -> Iterator[Served]:
-    """The plugin's in-process werkzeug server, then a ``mockattr serve`` process (granian)."""
+def server(request: pytest.FixtureRequest, servers: ServeProcesses) -> Iterator[Served]:
+    """The plugin's in-process werkzeug server, then a ``mockattr serve`` process (waitress)."""
     if request.param == "plugin":
         background = start_background(create_app())
         yield Served(background.url)
         background.stop()
         return
-    process, urls = start_serve()
-    yield Served(urls["base"])
-    process.kill()
-    process.wait(10)
+    yield Served(servers.start()[1]["base"])
 
 
 @pytest.fixture(params=["plugin", "serve"])
-def tls_server(request: pytest.FixtureRequest) -> Iterator[Served]:
+def tls_server(request: pytest.FixtureRequest, servers: ServeProcesses) -> Iterator[Served]:
+    """The plugin's werkzeug server with TLS, then ``mockattr serve --tls`` (werkzeug too)."""
     if request.param == "serve":
-        process, urls = start_serve("--tls")
+        urls = servers.start("--tls")[1]
         yield Served(urls["base"], urls["CA certificate"])
-        process.kill()
-        process.wait(10)
         return
     with tempfile.TemporaryDirectory() as folder:
         certificates = generate(Path(folder))
@@ -126,16 +122,12 @@ def test_a_chunked_body_past_one_mebibyte_is_413(server: Served) -> None:
     assert response.json() == {"code": 413, "message": "The request body is larger than 1 MiB", "param": None}
 
 
-def test_serve_refuses_a_body_past_its_spool_limit_without_keeping_it() -> None:
+def test_serve_refuses_a_body_past_its_spool_limit_without_keeping_it(servers: ServeProcesses) -> None:
     """Past 1 MiB the vendor's 413; past waitress's 8 MiB spool limit waitress answers 413 itself."""
-    process, urls = start_serve()
-    try:
-        url = f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes/custom"
-        huge = b'{"custom": {"channel": "' + b"x" * (9 * 1024 * 1024) + b'"}}'
-        response = requests.put(url, data=huge, headers={**basic("k"), "Content-Type": "application/json"})
-        assert response.status_code == 413
-        after = requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes", headers=basic("k"), timeout=5)
-        assert after.status_code == 200 and after.json()["custom"]["channel"] == "Facebook"
-    finally:
-        process.kill()
-        process.wait(10)
+    urls = servers.start()[1]
+    url = f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes/custom"
+    huge = b'{"custom": {"channel": "' + b"x" * (9 * 1024 * 1024) + b'"}}'
+    response = requests.put(url, data=huge, headers={**basic("k"), "Content-Type": "application/json"})
+    assert response.status_code == 413
+    after = requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes", headers=basic("k"), timeout=5)
+    assert after.status_code == 200 and after.json()["custom"]["channel"] == "Facebook"
