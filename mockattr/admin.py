@@ -61,7 +61,7 @@ def _tenant(vendor_id: str) -> str | None:
     runtime = _runtime()
     if runtime.vendors[vendor_id].credential(request) is not None:
         try:
-            return runtime.credential(vendor_id)
+            return runtime.credential(request, vendor_id)
         except ApiError as err:
             raise AdminError(err.message, err.status) from err
     key = request.args.get("key")
@@ -72,7 +72,7 @@ def _tenant(vendor_id: str) -> str | None:
 
 def _json_body() -> object:
     try:
-        return parse_json(read_limited_body() or b"null")
+        return parse_json(read_limited_body(request) or b"null")
     except RequestEntityTooLarge as err:
         raise AdminError("the body is larger than 1 MiB", 413) from err
     except MalformedBody as err:

@@ -1,9 +1,9 @@
-"""The Flask app: one route per operation of every vendor's index, the admin API, error handling."""
+"""The Flask app: the admin API and error handling, behind the router that serves every vendor operation
+(``mockattr.routing``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -11,10 +11,10 @@ from werkzeug.exceptions import HTTPException
 
 from mockattr import VENDOR_IDS, __version__
 from mockattr.errors import ApiError
+from mockattr.routing import VERSION_HEADER, OperationRouter
 from mockattr.runtime import Runtime
 from mockattr.store import DEFAULT_MAX_TENANTS
 
-VERSION_HEADER = "X-Mockattr-Version"
 UNROUTED = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
@@ -49,16 +49,8 @@ def create_app(
     )
     app = Flask("mockattr")
     app.extensions["mockattr"] = runtime
-    for vendor_id, contract in runtime.contracts.items():
-        for operation in contract.operations.values():
-            app.add_url_rule(
-                operation.flask_rule(runtime.prefix(vendor_id)),
-                endpoint=f"{vendor_id}.{operation.id}",
-                view_func=partial(runtime.dispatch, vendor_id, operation.id),
-                methods=[operation.method],
-                provide_automatic_options=False,  # OPTIONS is no vendor operation: 405 in the vendor's body
-            )
     app.register_blueprint(admin_blueprint)
+    app.wsgi_app = OperationRouter(runtime, app.wsgi_app, app.logger)  # type: ignore[method-assign]
 
     @app.after_request
     def add_version_header(response: Response) -> Response:
@@ -71,7 +63,7 @@ def create_app(
         name = UNROUTED.get(exc.code or 0)
         if vendor_id is None or name is None:
             return runtime.error_response(vendor_id, ApiError(exc.code or 500, exc.name))
-        return runtime.unrouted(vendor_id, name)
+        return runtime.unrouted(request, vendor_id, name)
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception) -> Response:

@@ -80,8 +80,8 @@ class Operation:
     empty_body: Any = None
     description: str = ""
 
-    def flask_rule(self, prefix: str) -> str:
-        """The Flask URL rule for this operation below ``prefix`` ({uuid} becomes <uuid>)."""
+    def url_rule(self, prefix: str) -> str:
+        """werkzeug's URL rule for this operation below ``prefix`` ({uuid} becomes <uuid>)."""
         return prefix + re.sub(r"\{(\w+)\}", r"<\1>", self.path)
 
 

@@ -26,10 +26,11 @@ def parse_json(raw: bytes | str) -> Any:
     """Strict JSON: no NaN or Infinity, no number that overflows a float, no lone surrogate
     (which could be stored but never sent back as UTF-8)."""
     value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
-    try:
-        dump_json(value).encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise ValueError("a string holds a lone UTF-16 surrogate") from err
+    if not (isinstance(raw, bytes) and raw.isascii() and b"\\u" not in raw):  # else no surrogate can hide
+        try:
+            dump_json(value).encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ValueError("a string holds a lone UTF-16 surrogate") from err
     return value
 
 

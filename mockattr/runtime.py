@@ -15,8 +15,9 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request
 
 from mockattr import VENDOR_IDS
 from mockattr.contract import Contract, Operation, check, data_dir, load_contract, violations
@@ -36,8 +37,8 @@ class MalformedBody(ValueError):
     """A body that cannot be read as sent (e.g. broken chunked encoding)."""
 
 
-def read_limited_body() -> bytes:
-    """The request body, or RequestEntityTooLarge past MAX_BODY_BYTES, with or without Content-Length
+def read_limited_body(request: Request) -> bytes:
+    """``request``'s body, or RequestEntityTooLarge past MAX_BODY_BYTES, with or without Content-Length
     (a chunked body is read up to one byte past the limit, never cut short silently); MalformedBody when
     the transfer encoding is broken."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
@@ -196,8 +197,8 @@ class Runtime:
         first = path.lstrip("/").split("/", 1)[0]
         return first if first in self.vendors else None
 
-    def credential(self, vendor_id: str, noted: list[str] | None = None) -> str:
-        """The current request's credential for ``vendor_id``, or the vendor's 401 (noted in ``noted``)."""
+    def credential(self, request: Request, vendor_id: str, noted: list[str] | None = None) -> str:
+        """``request``'s credential for ``vendor_id``, or the vendor's 401 (noted in ``noted``)."""
         credential = self.vendors[vendor_id].credential(request)
         problem = None
         if not credential:
@@ -230,7 +231,7 @@ class Runtime:
             raise contract.violation_error(found[0])
         return body
 
-    def _query(self, contract: Contract, operation: Operation, noted: list[str]) -> None:
+    def _query(self, request: Request, contract: Contract, operation: Operation, noted: list[str]) -> None:
         """The query string (first value of each name) must fit the operation's query schema."""
         assert operation.query is not None
         found = violations(operation.query, request.args.to_dict())
@@ -238,22 +239,23 @@ class Runtime:
             noted.extend(f"query {v}" for v in found)
             raise contract.violation_error(found[0])
 
-    def dispatch(self, vendor_id: str, operation_id: str, **params: str) -> Response:
-        """Serve one vendor operation and journal it (unless a reset came while it was delayed)."""
+    def dispatch(self, request: Request, vendor_id: str, operation_id: str, params: dict[str, str]) -> Response:
+        """Serve ``request`` with one vendor operation (``params`` from its path) and journal it, unless a
+        reset came while it was delayed."""
         generation = self.generation
-        entry = self._entry(vendor_id, operation_id)
-        response = self._answer(vendor_id, operation_id, params, entry, generation)
+        entry = self._entry(request, vendor_id, operation_id)
+        response = self._answer(request, vendor_id, operation_id, params, entry, generation)
         if self.generation == generation:
             self._journal(entry, response)
         return response
 
-    def _inspect(self, vendor_id: str, operation: Operation, entry: JournalEntry) -> tuple[str, Any]:
+    def _inspect(self, request: Request, vendor_id: str, operation: Operation, entry: JournalEntry) -> tuple[str, Any]:
         """Read the request and check it against the contract: (credential, body), or the vendor's error.
         What breaks the contract is noted in the journal entry."""
         contract = self.contracts[vendor_id]
         noted = entry.violations
         try:
-            raw = entry.request_body = read_limited_body()
+            raw = entry.request_body = read_limited_body(request)
         except RequestEntityTooLarge as err:
             noted.append("body: larger than 1 MiB")
             raise contract.error("too_large") from err
@@ -262,13 +264,13 @@ class Runtime:
             raise contract.error("malformed_json") from err
         problem, credential, body = None, "", None
         try:
-            credential = self.credential(vendor_id, noted)
+            credential = self.credential(request, vendor_id, noted)
         except ApiError as err:  # the 401 answers, but the body is checked too, for the journal
             problem = err
         try:
             body = self._body(contract, operation, raw, noted) if operation.request else None
             if operation.query:
-                self._query(contract, operation, noted)
+                self._query(request, contract, operation, noted)
         except ApiError as err:
             problem = problem or err
         if problem is not None:
@@ -276,13 +278,19 @@ class Runtime:
         return credential, body
 
     def _answer(
-        self, vendor_id: str, operation_id: str, params: dict[str, str], entry: JournalEntry, generation: int
+        self,
+        request: Request,
+        vendor_id: str,
+        operation_id: str,
+        params: dict[str, str],
+        entry: JournalEntry,
+        generation: int,
     ) -> Response:
         contract = self.contracts[vendor_id]
         operation = contract.operations[operation_id]
         fault = self.faults.take(vendor_id, operation_id)
         try:
-            credential, body = self._inspect(vendor_id, operation, entry)
+            credential, body = self._inspect(request, vendor_id, operation, entry)
             problem = None
         except ApiError as err:
             problem = err
@@ -311,7 +319,7 @@ class Runtime:
             return response
         return Response(payload, reply.status, mimetype=JSON if payload else None)
 
-    def _entry(self, vendor_id: str, operation_id: str | None) -> JournalEntry:
+    def _entry(self, request: Request, vendor_id: str, operation_id: str | None) -> JournalEntry:
         return JournalEntry(
             vendor=vendor_id,
             operation=operation_id,
@@ -327,9 +335,9 @@ class Runtime:
         entry.response_body = response.get_data()
         self.journal.add(entry)
 
-    def unrouted(self, vendor_id: str, name: str) -> Response:
+    def unrouted(self, request: Request, vendor_id: str, name: str) -> Response:
         """Answer (and journal) a request to a vendor path that no operation serves."""
-        entry = self._entry(vendor_id, None)
+        entry = self._entry(request, vendor_id, None)
         entry.violations.append(f"no operation of {vendor_id} serves {request.method} {request.path}")
         response = self.error_response(vendor_id, self.contracts[vendor_id].error(name))
         self._journal(entry, response)

@@ -9,6 +9,7 @@ until it goes (no body timeout: granian issue #728); gunicorn's threads fail the
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from collections.abc import Callable
@@ -44,7 +45,9 @@ class DrainingChannel(HTTPChannel):
 
 def bind(app: Flask, host: str, port: int) -> BaseWSGIServer:
     """A waitress server for ``app``, listening now; port 0 picks a free port (read it back with
-    ``base_url``)."""
+    ``base_url``). waitress's "Task queue depth" warning, written for each request that waits for a
+    thread, is silenced: a burst of requests is normal for a mock, and the thread count is fixed."""
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = create_server(
         app,
         host=host,

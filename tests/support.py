@@ -6,7 +6,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import requests
 
@@ -116,10 +116,10 @@ def assert_error(response: requests.Response, status: int, param: Any = ..., mes
     return body
 
 
-def start_serve(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """Start ``mockattr serve --port 0 ARGS`` as a newcomer would; read what it prints: each vendor's
-    URL, ``admin``, ``CA certificate`` (with --tls), and the base URL under ``base``."""
-    log = tempfile.TemporaryFile()  # not a pipe: the request log of a long test would fill it and stall the server
+def start_serve(*args: str, log: IO[bytes] | None = None) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start ``mockattr serve --port 0 ARGS`` as a newcomer would, its stderr into ``log``; read what it
+    prints: each vendor's URL, ``admin``, ``CA certificate`` (with --tls), and the base URL under ``base``."""
+    log = log or tempfile.TemporaryFile()  # not a pipe: a long test's request log would fill it and stall the server
     process = subprocess.Popen(
         [sys.executable, "-m", "mockattr", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
@@ -142,11 +142,20 @@ class ServeProcesses:
 
     def __init__(self) -> None:
         self.processes: list[subprocess.Popen[str]] = []
+        self.logs: dict[int, IO[bytes]] = {}
 
     def start(self, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-        process, urls = start_serve(*args)
+        log = tempfile.TemporaryFile()
+        process, urls = start_serve(*args, log=log)
         self.processes.append(process)
+        self.logs[process.pid] = log
         return process, urls
+
+    def stderr(self, process: subprocess.Popen[str]) -> str:
+        """What ``process`` has written to its stderr so far."""
+        log = self.logs[process.pid]
+        log.seek(0)
+        return log.read().decode(errors="replace")
 
     def kill_all(self) -> None:
         for process in self.processes:

@@ -312,6 +312,8 @@ def test_missing_or_malformed_basic_auth_is_401(
         (b"\xff\xfe", "not valid JSON"),
         (b"[" * 100_000, "not valid JSON"),
         (b'{"custom": {"channel": "\\ud800"}}', "not valid JSON"),
+        (b'{"custom": {"channel": "\xed\xa0\x80"}}', "not valid JSON"),  # the surrogate in UTF-8 bytes
+        ('{"custom": {"channel": "\ud800"}}'.encode("utf-16-le", "surrogatepass"), "not valid JSON"),
         (b"[]", "must be a JSON object"),
         (b'"custom"', "must be a JSON object"),
     ],
@@ -375,6 +377,11 @@ def test_unknown_route_and_method_answer_in_chartmogul_error_body(chartmogul: Ve
     wrong_method = session.put(chartmogul.url("retrieve", uuid=ADAM), headers=chartmogul.headers())
     assert wrong_method.status_code == 405
     assert wrong_method.json()["code"] == 405
+    doubled_slash = session.get(chartmogul.base_url + f"/v1//customers/{ADAM}/attributes", headers=chartmogul.headers())
+    assert doubled_slash.status_code == 404  # not a redirect to an HTML page
+    assert set(doubled_slash.json()) == {"code", "message", "param"}
+    head = session.head(chartmogul.url("retrieve", uuid=ADAM), headers=chartmogul.headers())
+    assert head.status_code == 200 and head.content == b""
 
 
 def test_header_names_in_any_case(chartmogul: VendorClient) -> None:

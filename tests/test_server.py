@@ -9,6 +9,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,3 +132,16 @@ def test_serve_refuses_a_body_past_its_spool_limit_without_keeping_it(servers: S
     assert response.status_code == 413
     after = requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes", headers=basic("k"), timeout=5)
     assert after.status_code == 200 and after.json()["custom"]["channel"] == "Facebook"
+
+
+def test_serve_queues_a_burst_quietly(servers: ServeProcesses) -> None:
+    """More requests at once than threads: each is answered, and stderr is not flooded with waitress's
+    "Task queue depth" warning for each one queued (the thread count is not the user's to raise)."""
+    process, urls = servers.start()
+    fault = {"vendor": "chartmogul", "operation": "retrieve", "delay": 0.3, "times": 24}
+    assert requests.post(f"{urls['admin']}/faults", json=fault, timeout=5).status_code == 201
+    url = f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes"
+    with ThreadPoolExecutor(24) as pool:
+        statuses = list(pool.map(lambda _: requests.get(url, headers=basic("k"), timeout=30).status_code, range(24)))
+    assert statuses == [200] * 24
+    assert "Task queue depth" not in servers.stderr(process)
