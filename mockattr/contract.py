@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ class Contract:
         if found is None:
             uri = SCHEMA_BASE_URI + f"{self.vendor}/{ref}"
             found = self._validators[ref] = SchemaValidator({"$ref": uri}, registry=self.registry)
-            _FAST[id(found)] = jsonschema_rs.Draft202012Validator(self.resolved(ref))
+            _TWIN_SCHEMAS[id(found)] = partial(self.resolved, ref)
         return found
 
     def error(
@@ -149,21 +150,28 @@ class Contract:
         return self.error("invalid_parameter", param=violation.param, detail=violation.detail)
 
 
-_FAST: dict[int, Any] = {}
-"""A jsonschema-rs twin of every contract validator (by the validator's id; contract validators live as
+_TWINS: dict[int, Any] = {}
+"""A jsonschema-rs twin of every contract validator, by the validator's id (contract validators live as
 long as the process). It answers "valid?" about ten times faster; the Python validator, with its error
 paths and messages, only runs when the answer is no. A test checks that the twin accepts nothing the
 Python validator rejects."""
+_TWIN_SCHEMAS: dict[int, Callable[[], dict[str, Any]]] = {}
+"""How to make each twin's schema. Twins are compiled on first use: compiling them all made up most of
+the start-up of an app (bench/README.md)."""
 
 
 def fast_twin(validator: Validator) -> Any:
-    """The jsonschema-rs twin of a contract validator."""
-    return _FAST[id(validator)]
+    """The jsonschema-rs twin of a contract validator, compiled on first use; None for other validators.
+    Two threads may compile one twin at once: both get an equal twin, and one is kept."""
+    twin = _TWINS.get(id(validator))
+    if twin is None and id(validator) in _TWIN_SCHEMAS:
+        twin = _TWINS[id(validator)] = jsonschema_rs.Draft202012Validator(_TWIN_SCHEMAS[id(validator)]())
+    return twin
 
 
 def check(validator: Validator, instance: Any) -> Violation | None:
     """The most relevant way ``instance`` breaks ``validator``'s schema, or None when it is valid."""
-    fast = _FAST.get(id(validator))
+    fast = fast_twin(validator)
     if fast is not None and fast.is_valid(instance):
         return None
     error = best_match(validator.iter_errors(instance))
@@ -174,7 +182,7 @@ def check(validator: Validator, instance: Any) -> Violation | None:
 
 def violations(validator: Validator, instance: Any) -> list[Violation]:
     """Every way ``instance`` breaks ``validator``'s schema, the most relevant first; empty when valid."""
-    fast = _FAST.get(id(validator))
+    fast = fast_twin(validator)
     if fast is not None and fast.is_valid(instance):
         return []
     errors = list(validator.iter_errors(instance))
