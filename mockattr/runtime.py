@@ -156,23 +156,31 @@ class Runtime:
         violation = check(contract.validator("fixture.json"), data)
         if violation:
             raise FixtureError(f"seed for {vendor_id}: {violation}")
-        try:
-            self.new_world(vendor_id).merge(fresh_copy(data))  # a trial on a scratch world
-        except ValueError as err:
-            raise FixtureError(f"seed for {vendor_id}: {err}") from err
 
         def trial(world: Any) -> None:  # on a copy: the seed must fit every world before any takes it
-            vendor.new_world(fresh_copy(world.to_data()), contract).merge(fresh_copy(data))
+            copy = vendor.new_world(fresh_copy(world.to_data()), contract)
+            copy.merge(fresh_copy(data))
+            self._within_limits(vendor_id, copy)
 
         try:
+            trial(self.new_world(vendor_id))  # a world made after the seed
             if credential is not None:
                 with self.store.world(vendor_id, credential) as world:
-                    world.merge(data)  # changes nothing when it raises
+                    trial(world)
+                    world.merge(data)
                 return
             self.store.each(vendor_id, trial)
             self.store.add_seed(vendor_id, data, lambda world, copy: world.merge(copy))
         except ValueError as err:
             raise FixtureError(f"seed for {vendor_id}: {err}") from err
+
+    def _within_limits(self, vendor_id: str, world: Any) -> None:
+        """ValueError when ``world`` holds more than index.json's ``limits`` allow a tenant."""
+        limits = self.contracts[vendor_id].index["limits"]
+        for name, count in self.vendors[vendor_id].usage(world).items():
+            if count > limits[name]:
+                what = name.replace("_", " ")
+                raise ValueError(f"the tenant would hold {count} {what}, past the limit of {limits[name]}")
 
     def state_json(self, vendor_id: str, credential: str | None) -> str:
         """A tenant's world as JSON: ``credential``'s, else the last one a request used, else fresh fixtures."""

@@ -107,4 +107,7 @@ class Vendor:
     """Build a World from fixture-shaped data (already valid against ``fixture.json``)."""
     complete_seed: Callable[[dict[str, Any]], dict[str, Any]]
     """Fill the fields a seed left out with defaults, so it fits ``fixture.json``."""
+    usage: Callable[[Any], dict[str, int]]
+    """How much of each of index.json's ``limits`` a world holds (a per-customer limit: the most any
+    one customer holds)."""
     handlers: Mapping[str, Handler]

@@ -122,3 +122,40 @@ def test_chartmogul_customer_update_keeps_the_tag_limit(chartmogul: VendorClient
     assert chartmogul.state() == before
     fits = {"attributes": {"tags": [f"t{n}" for n in range(most)]}}
     assert chartmogul.call("customer_update", fits, uuid=ADAM).status_code == 200
+
+
+def test_a_seed_past_a_limit_is_refused_and_changes_nothing(
+    mockattr: MockattrHandle, chartmogul: VendorClient, bunce: VendorClient, invisible_collector: VendorClient
+) -> None:
+    """The admin API is bound by the same limits: a seed that would take a tenant past one is a 400
+    naming it, for every tenant and for one, and no tenant gets the seed."""
+    from mockattr.handle import AdminError
+
+    chartmogul.call("retrieve", key="k1", uuid=ADAM)  # a tenant that exists before the seeds
+    before = {vendor: mockattr.state(vendor, key="k1") for vendor in ("chartmogul", "bunce", "invisible_collector")}
+    tags = [f"t{n}" for n in range(limit("chartmogul", "tags_per_customer") + 1)]
+    devices = [
+        {"device_type": "ios", "device_token": f"d{n}"} for n in range(limit("bunce", "devices_per_customer") + 1)
+    ]
+    present = len(invisible_collector.state()["customers"])
+    past = [
+        (
+            "chartmogul",
+            {"customers": [{"uuid": "cus_many_tags", "attributes": {"custom": {}, "tags": tags}}]},
+            "tags per customer",
+        ),
+        ("chartmogul", {"attribute_definitions": {f"k{n}": "String" for n in range(1001)}}, "attribute definitions"),
+        ("bunce", {"customers": [{"customer_id": "many", "devices": devices}]}, "devices per customer"),
+        (
+            "invisible_collector",
+            {"customers": [{"name": f"n{n}", "vatNumber": "v", "country": "PT"} for n in range(10_001 - present)]},
+            "10001 customers",
+        ),
+    ]
+    for vendor, data, says in past:
+        for key in (None, "k1"):
+            with pytest.raises(AdminError, match=f"400.*{says}, past the limit"):
+                mockattr.seed(vendor, data, key=key)
+    for vendor, state in before.items():
+        assert mockattr.state(vendor, key="k1") == state
+        assert mockattr.state(vendor, key="new-tenant") == state, "a tenant made after the seeds has none of them"

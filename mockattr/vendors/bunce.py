@@ -263,11 +263,21 @@ def attribute_list(call: Call) -> Reply:
     return Reply(200, envelope(call, "attribute_list", attributes[start:end], meta=meta))
 
 
+def usage(world: BunceWorld) -> dict[str, int]:
+    devices = (len(customer["devices"]) for customer in world.customers)
+    return {
+        "customers": len(world.customers),
+        "attribute_definitions": len(world.attributes),
+        "devices_per_customer": max(devices, default=0),
+    }
+
+
 VENDOR = Vendor(
     id="bunce",
     credential=credential,
     error_body=error_body,
     new_world=BunceWorld.from_data,
     complete_seed=complete_seed,
+    usage=usage,
     handlers={"set_values": set_values, "attribute_create": attribute_create, "attribute_list": attribute_list},
 )

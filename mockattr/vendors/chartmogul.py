@@ -361,12 +361,18 @@ def customer_update(call: Call) -> Reply:
     return Reply(200, customer)
 
 
+def usage(world: ChartMogulWorld) -> dict[str, int]:
+    tags = (len(set(customer["attributes"]["tags"])) for customer in world.customers.values())
+    return {"attribute_definitions": len(world.definitions), "tags_per_customer": max(tags, default=0)}
+
+
 VENDOR = Vendor(
     id="chartmogul",
     credential=credential,
     error_body=error_body,
     new_world=ChartMogulWorld.from_data,
     complete_seed=complete_seed,
+    usage=usage,
     handlers={
         "add": add,
         "add_by_email": add_by_email,

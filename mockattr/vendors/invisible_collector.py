@@ -142,12 +142,18 @@ def customer_get(call: Call) -> Reply:
     return Reply(200, public(call.world.customer(call)))
 
 
+def usage(world: InvisibleCollectorWorld) -> dict[str, int]:
+    values = (len(customer["attributes"]) for customer in world.customers)
+    return {"customers": len(world.customers), "values_per_customer": max(values, default=0)}
+
+
 VENDOR = Vendor(
     id="invisible_collector",
     credential=credential,
     error_body=error_body,
     new_world=InvisibleCollectorWorld.from_data,
     complete_seed=complete_seed,
+    usage=usage,
     handlers={
         "attributes_set": attributes_set,
         "attributes_get": attributes_get,
