@@ -1,15 +1,16 @@
 """Benchmark mockattr against a bare Flask app, Prism and WireMock, all measured in one run.
 
-    python bench/run.py [--duration 10] [--connections 8] [--skip prism,wiremock,servers,growth] [--quick]
+    python bench/run.py [--duration 10] [--connections 8] [--rounds 3] [--skip prism,wiremock,servers,growth] [--quick]
 
 Needs `wrk` (Debian: apt-get install wrk); Prism and WireMock come from npm into bench/.node the first
 time (Java 17 runs WireMock); the server comparison wants `pip install '.[bench]'` (gunicorn, granian).
 Each target is started fresh, loaded from a separate wrk process over loopback for a fixed time, then
-stopped. Figures: requests per second, p50 and p99 latency, the server's peak memory (VmHWM of its
-process tree), and ratios to the bare Flask ceiling and to Prism. Also: `update` with --state-file,
-mockattr and the ceiling on each candidate server, the pytest plugin's start-up (session start to first
-request served) and per-test reset, and how `update` latency grows with the customers in a tenant and
-with the number of tenants.
+stopped. The main table runs its targets in turn, ``--rounds`` times, and reports medians: requests per
+second, p50 and p99 latency, the server's peak memory (VmHWM of its process tree), its CPU time per
+request, and the median of each round's ratio to the bare Flask ceiling and to Prism. Also: mockattr and
+the ceiling on each candidate server, the pytest plugin's start-up (session start to first request
+served) and per-test reset in fresh processes, and how `update` latency grows with the customers in a
+tenant and with the number of tenants.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import requests
@@ -80,6 +83,21 @@ def tree_peak_kib(pid: int) -> int:
     return total
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time used so far by a process and its descendants (threads included)."""
+    total, pids, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
+    while pids:
+        current = pids.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            pids += [int(child) for child in children]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def wrk_script(method: str, body: dict | list[dict] | None, headers: dict[str, str]) -> Path:
     """A wrk script sending ``body``; given a list of bodies, it sends them in turn."""
     lines = [f'wrk.method = "{method}"']
@@ -103,13 +121,31 @@ class Result:
     p99_ms: float
     peak_mib: float
     non_2xx: int
+    cpu_ms: float
+    """The server's CPU time (all its processes and threads) per request served: steadier than req/s on a
+    shared machine, since time the server waits for a CPU is not counted."""
 
-    def row(self, ceiling: Result | None, prism: Result | None) -> str:
-        ratio = lambda base: f"{self.rps / base.rps:.2f}x" if base and base.rps else "-"  # noqa: E731
-        return (
-            f"| {self.name} | {self.rps:,.0f} | {self.p50_ms:.2f} | {self.p99_ms:.2f} | {self.peak_mib:.0f} "
-            f"| {ratio(ceiling)} | {ratio(prism)} | {self.non_2xx} |"
-        )
+
+def median_of(results: list[Result]) -> Result:
+    """One row for several rounds of one target: the median of each figure, the highest peak memory."""
+    return Result(
+        results[0].name,
+        statistics.median(r.rps for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+        max(r.peak_mib for r in results),
+        sum(r.non_2xx for r in results),
+        statistics.median(r.cpu_ms for r in results),
+    )
+
+
+def ratio_text(results: list[Result], bases: list[Result] | None) -> str:
+    """The median of the per-round ratios of req/s (each round's own baseline), with their range."""
+    if not bases:
+        return "-"
+    ratios = sorted(r.rps / b.rps for r, b in zip(results, bases, strict=True))
+    spread = f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else ""
+    return f"{statistics.median(ratios):.2f}x{spread}"
 
 
 def _ms(text: str) -> float:
@@ -131,6 +167,7 @@ def load(
     first = body[0] if isinstance(body, list) else body
     requests.request(method, url, json=first, headers=headers, timeout=60)
     script = wrk_script(method, body, {"Content-Type": "application/json", **headers})
+    cpu_before = tree_cpu_seconds(pid)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
         capture_output=True,
@@ -142,7 +179,8 @@ def load(
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out)[1])
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out)[1])
     non_2xx = int(m[1]) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    return Result(name, rps, p50, p99, tree_peak_kib(pid) / 1024, non_2xx)
+    cpu_ms = (tree_cpu_seconds(pid) - cpu_before) * 1000 / int(re.search(r"(\d+) requests in", out)[1])
+    return Result(name, rps, p50, p99, tree_peak_kib(pid) / 1024, non_2xx, cpu_ms)
 
 
 class Target:
@@ -196,20 +234,9 @@ def compare_servers(duration: int, connections: int) -> list[tuple[str, Result, 
         if not installed(server):
             print(f"({server} is not installed: pip install '.[bench]')", flush=True)
             continue
-        mock = measure(
-            server,
-            app_target(server, "mockattr"),
-            "/chartmogul" + UPDATE_PATH,
-            "PUT",
-            UPDATE_BODY,
-            True,
-            duration,
-            connections,
-        )
-        bare = measure(
-            server, app_target(server, "bare"), UPDATE_PATH, "PUT", UPDATE_BODY, False, duration, connections
-        )
-        rows.append((server, mock, bare))
+        mock = Load(server, partial(app_target, server, "mockattr"), "/chartmogul" + UPDATE_PATH, UPDATE_BODY)
+        bare = Load(server, partial(app_target, server, "bare"), UPDATE_PATH, UPDATE_BODY, auth=False)
+        rows.append((server, measure(mock, duration, connections), measure(bare, duration, connections)))
     return rows
 
 
@@ -301,43 +328,143 @@ def plugin_timings(samples: int) -> tuple[float, float]:
     return startup, statistics.mean(durations)
 
 
-def measure(
-    name: str, target: Target, path: str, method: str, body: dict | list[dict] | None, auth: bool, d: int, c: int
-) -> Result:
-    """Load ``target`` at ``path``, then stop it."""
-    headers = {"Authorization": AUTH} if auth else {}
+PLUGIN_SAMPLES = 5
+
+
+def plugin_sample() -> tuple[float, float]:
+    """``plugin_timings`` in a fresh Python process, as a pytest session starts one."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--plugin-sample"], capture_output=True, text=True, check=True
+    ).stdout
+    startup, reset = json.loads(out.strip().splitlines()[-1])
+    return startup, reset
+
+
+@dataclass
+class Load:
+    """One row of a table: a target to start fresh, and the requests to load it with."""
+
+    name: str
+    start: Callable[[], Target]
+    path: str
+    body: dict | list[dict] | None = None
+    method: str = "PUT"
+    auth: bool = True
+
+
+def measure(load_spec: Load, d: int, c: int) -> Result:
+    """Start ``load_spec``'s target, load it, stop it."""
+    target = load_spec.start()
+    headers = {"Authorization": AUTH} if load_spec.auth else {}
     try:
-        return load(name, target.url + path, method, body, headers, target.process.pid, d, c)
+        return load(
+            load_spec.name,
+            target.url + load_spec.path,
+            load_spec.method,
+            load_spec.body,
+            headers,
+            target.process.pid,
+            d,
+            c,
+        )
     finally:
         target.stop()
 
 
-def growth(duration: int, connections: int, sizes: list[int], tenants: list[int], folder: Path) -> list[Result]:
-    """`update` latency with N customers in the tenant (in memory, then with --state-file, where every
-    request writes the tenant's world), and with N tenants on the server."""
-    results = []
-    for durable in (False, True):
-        for count in sizes:
-            target = mockattr_target(["--state-file", str(folder / f"growth-{count}.db")] if durable else None)
-            customers = [{"uuid": f"cus_bench_{n}", "name": f"c{n}"} for n in range(count)]
-            seeded = requests.post(
-                target.url + "/__mockattr/seed", params={"vendor": "chartmogul"}, json={"customers": customers}
-            )
-            seeded.raise_for_status()
-            name = f"update, {count:,} extra customers" + (", --state-file (every request writes)" if durable else "")
-            body = ALTERNATING_BODIES if durable else UPDATE_BODY
-            results.append(measure(name, target, "/chartmogul" + UPDATE_PATH, "PUT", body, True, duration, connections))
-    for count in tenants:
-        target = mockattr_target()
-        session = requests.Session()
-        for n in range(count):
-            key = base64.b64encode(f"tenant-{n}:".encode()).decode()
-            session.get(target.url + "/chartmogul" + RETRIEVE_PATH, headers={"Authorization": f"Basic {key}"})
-        name = f"update, {count:,} tenants"
-        results.append(
-            measure(name, target, "/chartmogul" + UPDATE_PATH, "PUT", UPDATE_BODY, True, duration, connections)
-        )
+def in_rounds(loads: dict[str, Load], rounds: int, d: int, c: int) -> dict[str, list[Result]]:
+    """Every load in turn, ``rounds`` times in the same order (so a slow spell of the machine falls on
+    all of them): results by key, one per round."""
+    results: dict[str, list[Result]] = {key: [] for key in loads}
+    for number in range(1, rounds + 1):
+        for key, spec in loads.items():
+            result = measure(spec, d, c)
+            results[key].append(result)
+            print(f"round {number}: {spec.name}: {result.rps:,.0f} req/s, {result.cpu_ms:.2f} CPU ms/req", flush=True)
+    print()
     return results
+
+
+def seeded_target(count: int, state_file: Path | None) -> Target:
+    """``mockattr serve`` with ``count`` extra ChartMogul customers seeded into every tenant."""
+    target = mockattr_target(["--state-file", str(state_file)] if state_file else None)
+    customers = [{"uuid": f"cus_bench_{n}", "name": f"c{n}"} for n in range(count)]
+    seeded = requests.post(
+        target.url + "/__mockattr/seed", params={"vendor": "chartmogul"}, json={"customers": customers}
+    )
+    seeded.raise_for_status()
+    return target
+
+
+def target_with_tenants(count: int) -> Target:
+    """``mockattr serve`` after ``count`` tenants have each made a request."""
+    target = mockattr_target()
+    session = requests.Session()
+    for n in range(count):
+        key = base64.b64encode(f"tenant-{n}:".encode()).decode()
+        session.get(target.url + "/chartmogul" + RETRIEVE_PATH, headers={"Authorization": f"Basic {key}"})
+    return target
+
+
+def growth_loads(sizes: list[int], tenants: list[int], folder: Path) -> dict[str, Load]:
+    """`update` with N customers in the tenant (in memory, then with --state-file, where every request
+    writes), and with N tenants on the server."""
+    update = "/chartmogul" + UPDATE_PATH
+    loads = {}
+    for count in sizes:
+        loads[f"memory-{count}"] = Load(
+            f"update, {count:,} extra customers", partial(seeded_target, count, None), update, UPDATE_BODY
+        )
+    for count in sizes:
+        loads[f"durable-{count}"] = Load(
+            f"update, {count:,} extra customers, --state-file (every request writes)",
+            lambda count=count: seeded_target(count, folder / f"growth-{count}-{time.monotonic_ns()}.db"),
+            update,
+            ALTERNATING_BODIES,
+        )
+    for count in tenants:
+        loads[f"tenants-{count}"] = Load(
+            f"update, {count:,} tenants", partial(target_with_tenants, count), update, UPDATE_BODY
+        )
+    return loads
+
+
+def main_loads(folder: Path, skip: set[str]) -> dict[str, Load]:
+    """The main table's targets, keyed as the ratios look them up (``flask``, ``prism``)."""
+    probe = mockattr_target()
+    answer = requests.put(probe.url + "/chartmogul" + UPDATE_PATH, json=UPDATE_BODY, headers={"Authorization": AUTH})
+    stub_body = answer.json()  # what WireMock's stub answers
+    probe.stop()
+    update, retrieve = "/chartmogul" + UPDATE_PATH, "/chartmogul" + RETRIEVE_PATH
+    loads = {
+        "update": Load("mockattr update (PUT custom)", mockattr_target, update, UPDATE_BODY),
+        "retrieve": Load("mockattr retrieve (GET)", mockattr_target, retrieve, method="GET"),
+        "durable": Load(
+            "mockattr update, --state-file (every request writes)",
+            lambda: mockattr_target(["--state-file", str(folder / f"bench-{time.monotonic_ns()}.db")]),
+            update,
+            ALTERNATING_BODIES,
+        ),
+        "flask": Load(
+            "bare Flask, constant JSON, same server",
+            partial(app_target, "waitress", "bare"),
+            UPDATE_PATH,
+            UPDATE_BODY,
+            auth=False,
+        ),
+    }
+    if "prism" not in skip:
+        loads["prism"] = Load(
+            "Prism 5 mock of the same operation", partial(prism_target, folder), UPDATE_PATH, UPDATE_BODY
+        )
+    if "wiremock" not in skip:
+        loads["wiremock"] = Load(
+            "WireMock 3 stub, same path and body",
+            partial(wiremock_target, folder, stub_body),
+            UPDATE_PATH,
+            UPDATE_BODY,
+            auth=False,
+        )
+    return loads
 
 
 def main() -> None:
@@ -345,10 +472,15 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per target (default 10)")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     parser.add_argument("--skip", default="", help="comma-separated: prism, wiremock, servers, growth")
-    parser.add_argument("--quick", action="store_true", help="3 s per target, smaller growth steps")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the main and growth tables (default 3)")
+    parser.add_argument("--quick", action="store_true", help="3 s per target, one round, smaller growth steps")
+    parser.add_argument("--plugin-sample", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.plugin_sample:
+        print(json.dumps(plugin_timings(200)))
+        return
     if args.quick:
-        args.duration = 3
+        args.duration, args.rounds = 3, 1
     skip = set(filter(None, args.skip.split(",")))
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -357,83 +489,53 @@ def main() -> None:
     d, c = args.duration, args.connections
     print(f"load: wrk -t1 -c{c} -d{d}s over loopback, {os.cpu_count()} cores; each target started fresh\n", flush=True)
 
-    results: dict[str, Result] = {}
     with tempfile.TemporaryDirectory() as folder:
-        target = mockattr_target()
-        answer = requests.put(
-            target.url + "/chartmogul" + UPDATE_PATH, json=UPDATE_BODY, headers={"Authorization": AUTH}
+        rounds = in_rounds(main_loads(Path(folder), skip), args.rounds, d, c)
+    bare, prism = rounds.get("flask"), rounds.get("prism")
+    print(f"Median of {args.rounds} rounds; ratios are the median (and range) of each round's own ratio.\n")
+    print("| target | req/s | p50 ms | p99 ms | peak MiB | server CPU ms/req | vs bare Flask | vs Prism | non-2xx |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for results in rounds.values():
+        row = median_of(results)
+        print(
+            f"| {row.name} | {row.rps:,.0f} | {row.p50_ms:.2f} | {row.p99_ms:.2f} | {row.peak_mib:.0f} "
+            f"| {row.cpu_ms:.2f} | {ratio_text(results, bare)} | {ratio_text(results, prism)} | {row.non_2xx} |",
+            flush=True,
         )
-        body = answer.json()  # what WireMock's stub answers
-        update, retrieve = "/chartmogul" + UPDATE_PATH, "/chartmogul" + RETRIEVE_PATH
-        results["update"] = measure("mockattr update (PUT custom)", target, update, "PUT", UPDATE_BODY, True, d, c)
-        results["retrieve"] = measure("mockattr retrieve (GET)", mockattr_target(), retrieve, "GET", None, True, d, c)
-        results["durable"] = measure(
-            "mockattr update, --state-file (every request writes)",
-            mockattr_target(["--state-file", str(Path(folder) / "bench.db")]),
-            update,
-            "PUT",
-            ALTERNATING_BODIES,
-            True,
-            d,
-            c,
-        )
-        results["flask"] = measure(
-            "bare Flask, constant JSON, same server",
-            app_target("waitress", "bare"),
-            UPDATE_PATH,
-            "PUT",
-            UPDATE_BODY,
-            False,
-            d,
-            c,
-        )
-        if "prism" not in skip:
-            results["prism"] = measure(
-                "Prism 5 mock of the same operation",
-                prism_target(Path(folder)),
-                UPDATE_PATH,
-                "PUT",
-                UPDATE_BODY,
-                True,
-                d,
-                c,
-            )
-        if "wiremock" not in skip:
-            results["wiremock"] = measure(
-                "WireMock 3 stub, same path and body",
-                wiremock_target(Path(folder), body),
-                UPDATE_PATH,
-                "PUT",
-                UPDATE_BODY,
-                False,
-                d,
-                c,
-            )
-
-    print("| target | req/s | p50 ms | p99 ms | peak MiB | vs bare Flask | vs Prism | non-2xx |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for result in results.values():
-        print(result.row(results.get("flask"), results.get("prism")))
 
     if "servers" not in skip:
-        print("\n| server (8 threads, 1 process) | mockattr update req/s | bare Flask req/s | mockattr / bare |")
-        print("| --- | ---: | ---: | ---: |")
+        print(
+            "\n| server (8 threads, 1 process) | mockattr update req/s | bare Flask req/s | mockattr / bare "
+            "| mockattr CPU ms/req | bare CPU ms/req |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
         for server, mock, bare in compare_servers(d, c):
-            print(f"| {server} | {mock.rps:,.0f} | {bare.rps:,.0f} | {mock.rps / bare.rps:.2f}x |", flush=True)
+            print(
+                f"| {server} | {mock.rps:,.0f} | {bare.rps:,.0f} | {mock.rps / bare.rps:.2f}x | {mock.cpu_ms:.2f} "
+                f"| {bare.cpu_ms:.2f} |",
+                flush=True,
+            )
 
-    startup, reset = plugin_timings(200)
-    print(f"\npytest plugin: start-up to first request {startup:.0f} ms; per-test reset {reset:.2f} ms (mean of 200)")
+    samples = [plugin_sample() for _ in range(PLUGIN_SAMPLES)]
+    startups, resets = sorted(s[0] for s in samples), sorted(s[1] for s in samples)
+    print(
+        f"\npytest plugin, {PLUGIN_SAMPLES} fresh processes: start-up to first request served, median "
+        f"{statistics.median(startups):.0f} ms ({startups[0]:.0f}-{startups[-1]:.0f}); per-test reset, median "
+        f"{statistics.median(resets):.3f} ms ({resets[0]:.3f}-{resets[-1]:.3f}; each a mean of 200)"
+    )
 
     if "growth" not in skip:
         sizes, tenants = ([10, 1_000], [10, 100]) if args.quick else ([10, 10_000], [10, 1_000])
-        print("\n| update latency as the store grows | req/s | p50 ms | p99 ms | peak MiB |")
-        print("| --- | ---: | ---: | ---: | ---: |")
         with tempfile.TemporaryDirectory() as folder:
-            grown = growth(d, c, sizes, tenants, Path(folder))
-        for result in grown:
+            grown = in_rounds(growth_loads(sizes, tenants, Path(folder)), args.rounds, d, c)
+        print(f"Median of {args.rounds} rounds.\n")
+        print("| update latency as the store grows | req/s | p50 ms | p99 ms | peak MiB | server CPU ms/req |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for results in grown.values():
+            row = median_of(results)
             print(
-                f"| {result.name} | {result.rps:,.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | "
-                f"{result.peak_mib:.0f} |",
+                f"| {row.name} | {row.rps:,.0f} | {row.p50_ms:.2f} | {row.p99_ms:.2f} | {row.peak_mib:.0f} "
+                f"| {row.cpu_ms:.2f} |",
                 flush=True,
             )
 
