@@ -328,6 +328,24 @@ def plugin_timings(samples: int) -> tuple[float, float]:
     return startup, statistics.mean(durations)
 
 
+def print_medians(title: str, rounds: dict[str, list[Result]], bases: dict[str, list[Result] | None]) -> None:
+    """A markdown table: each target's medians over its rounds, and its ratio to each of ``bases``."""
+    columns = ["req/s", "p50 ms", "p99 ms", "peak MiB", "server CPU ms/req", *(f"vs {b}" for b in bases), "non-2xx"]
+    print(f"| {title} | " + " | ".join(columns) + " |")
+    print("| --- |" + " ---: |" * len(columns))
+    for results in rounds.values():
+        row = median_of(results)
+        cells = [
+            f"{row.rps:,.0f}",
+            f"{row.p50_ms:.2f}",
+            f"{row.p99_ms:.2f}",
+            f"{row.peak_mib:.0f}",
+            f"{row.cpu_ms:.2f}",
+        ]
+        cells += [ratio_text(results, base) for base in bases.values()] + [str(row.non_2xx)]
+        print(f"| {row.name} | " + " | ".join(cells) + " |", flush=True)
+
+
 PLUGIN_SAMPLES = 5
 
 
@@ -491,17 +509,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         rounds = in_rounds(main_loads(Path(folder), skip), args.rounds, d, c)
-    bare, prism = rounds.get("flask"), rounds.get("prism")
     print(f"Median of {args.rounds} rounds; ratios are the median (and range) of each round's own ratio.\n")
-    print("| target | req/s | p50 ms | p99 ms | peak MiB | server CPU ms/req | vs bare Flask | vs Prism | non-2xx |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for results in rounds.values():
-        row = median_of(results)
-        print(
-            f"| {row.name} | {row.rps:,.0f} | {row.p50_ms:.2f} | {row.p99_ms:.2f} | {row.peak_mib:.0f} "
-            f"| {row.cpu_ms:.2f} | {ratio_text(results, bare)} | {ratio_text(results, prism)} | {row.non_2xx} |",
-            flush=True,
-        )
+    print_medians("target", rounds, {"bare Flask": rounds.get("flask"), "Prism": rounds.get("prism")})
 
     if "servers" not in skip:
         print(
@@ -529,15 +538,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             grown = in_rounds(growth_loads(sizes, tenants, Path(folder)), args.rounds, d, c)
         print(f"Median of {args.rounds} rounds.\n")
-        print("| update latency as the store grows | req/s | p50 ms | p99 ms | peak MiB | server CPU ms/req |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        for results in grown.values():
-            row = median_of(results)
-            print(
-                f"| {row.name} | {row.rps:,.0f} | {row.p50_ms:.2f} | {row.p99_ms:.2f} | {row.peak_mib:.0f} "
-                f"| {row.cpu_ms:.2f} |",
-                flush=True,
-            )
+        print_medians("update latency as the store grows", grown, {})
 
 
 if __name__ == "__main__":
