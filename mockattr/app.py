@@ -15,8 +15,6 @@ from mockattr.routing import VERSION_HEADER, OperationRouter
 from mockattr.runtime import Runtime
 from mockattr.store import DEFAULT_MAX_TENANTS
 
-UNROUTED = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
-
 
 def create_app(
     vendor_ids: Iterable[str] | None = None,
@@ -59,11 +57,7 @@ def create_app(
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        vendor_id = runtime.vendor_for_path(request.path)
-        name = UNROUTED.get(exc.code or 0)
-        if vendor_id is None or name is None:
-            return runtime.error_response(vendor_id, ApiError(exc.code or 500, exc.name))
-        return runtime.unrouted(request, vendor_id, name)
+        return runtime.http_error_response(request, exc)
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception) -> Response:

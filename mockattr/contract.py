@@ -105,6 +105,7 @@ class Contract:
         if found is None:
             uri = SCHEMA_BASE_URI + f"{self.vendor}/{ref}"
             found = self._validators[ref] = SchemaValidator({"$ref": uri}, registry=self.registry)
+            _TWINS.pop(id(found), None)  # a twin left by a validator that had this id before
             _TWIN_SCHEMAS[id(found)] = partial(self.resolved, ref)
         return found
 

@@ -26,7 +26,8 @@ def parse_json(raw: bytes | str) -> Any:
     """Strict JSON: no NaN or Infinity, no number that overflows a float, no lone surrogate
     (which could be stored but never sent back as UTF-8)."""
     value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
-    if not (isinstance(raw, bytes) and raw.isascii() and b"\\u" not in raw):  # else no surrogate can hide
+    # Plain ASCII (so UTF-8: no NUL, as UTF-16 and UTF-32 would have) with no \u escape holds no surrogate
+    if not (isinstance(raw, bytes) and raw.isascii() and b"\x00" not in raw and b"\\u" not in raw):
         try:
             dump_json(value).encode("utf-8")
         except UnicodeEncodeError as err:

@@ -70,9 +70,12 @@ class OperationRouter:
         return response(environ, start_response)
 
     def _serve(self, request: Request, vendor_id: str, answer: Callable[[], Response]) -> Response:
-        """``answer()``, or the vendor's 500 (logged) when it raises something unexpected."""
+        """``answer()``; werkzeug's HTTP error in the vendor's body when it raises one (a body cut short);
+        the vendor's 500 (logged) when it raises something unexpected."""
         try:
             return answer()
+        except HTTPException as exc:
+            return self.runtime.http_error_response(request, exc)
         except Exception:
             self.logger.exception("mockattr: unexpected error on %s %s", request.method, request.path)
             return self.runtime.error_response(vendor_id, self.runtime.contracts[vendor_id].error("internal"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
 import time
 from collections.abc import Iterable
 from http import HTTPStatus
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Response
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from mockattr import VENDOR_IDS
@@ -29,6 +30,8 @@ from mockattr.jsonio import JSON, dump_json, json_response, parse_json
 from mockattr.store import DEFAULT_MAX_TENANTS, TenantLimit, TenantStore, fresh_copy
 from mockattr.vendor import Call, Vendor
 
+UNROUTED = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
+"""werkzeug's HTTP errors that are the vendor's own errors (by name in index.json)."""
 MAX_BODY_BYTES = 1024 * 1024
 """Request bodies above 1 MiB answer 413 (the mock's choice, the same for every vendor)."""
 
@@ -118,6 +121,7 @@ class Runtime:
         self.last_tenant: dict[str, str] = {}
         self.generation = 0
         """Counts resets: a request delayed across one must not touch the state or journal after it."""
+        self._seeding = threading.Lock()
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -159,26 +163,29 @@ class Runtime:
 
         def trial(world: Any) -> None:  # on a copy: the seed must fit every world before any takes it
             copy = vendor.new_world(fresh_copy(world.to_data()), contract)
+            before = vendor.usage(copy)
             copy.merge(fresh_copy(data))
-            self._within_limits(vendor_id, copy)
+            self._within_limits(vendor_id, before, copy)
 
         try:
-            trial(self.new_world(vendor_id))  # a world made after the seed
-            if credential is not None:
-                with self.store.world(vendor_id, credential) as world:
-                    trial(world)
-                    world.merge(data)
-                return
-            self.store.each(vendor_id, trial)
-            self.store.add_seed(vendor_id, data, lambda world, copy: world.merge(copy))
+            with self._seeding:  # two seeds that each fit must not pass their trials together
+                trial(self.new_world(vendor_id))  # a world made after the seed
+                if credential is not None:
+                    with self.store.world(vendor_id, credential) as world:
+                        trial(world)
+                        world.merge(data)
+                    return
+                self.store.each(vendor_id, trial)
+                self.store.add_seed(vendor_id, data, lambda world, copy: world.merge(copy))
         except ValueError as err:
             raise FixtureError(f"seed for {vendor_id}: {err}") from err
 
-    def _within_limits(self, vendor_id: str, world: Any) -> None:
-        """ValueError when ``world`` holds more than index.json's ``limits`` allow a tenant."""
+    def _within_limits(self, vendor_id: str, before: dict[str, int], world: Any) -> None:
+        """ValueError when ``world`` holds more of a thing than index.json's ``limits`` allow a tenant, and
+        more than it held ``before`` (a limit stops growth: fixtures already past one stay usable)."""
         limits = self.contracts[vendor_id].index["limits"]
         for name, count in self.vendors[vendor_id].usage(world).items():
-            if count > limits[name]:
+            if count > limits[name] and count > before[name]:
                 what = name.replace("_", " ")
                 raise ValueError(f"the tenant would hold {count} {what}, past the limit of {limits[name]}")
 
@@ -350,6 +357,15 @@ class Runtime:
         response = self.error_response(vendor_id, self.contracts[vendor_id].error(name))
         self._journal(entry, response)
         return response
+
+    def http_error_response(self, request: Request, exc: HTTPException) -> Response:
+        """werkzeug's HTTP error for ``request`` in the body of the vendor its path belongs to: a path or
+        method no operation serves is journaled as such; others (e.g. a body cut short) answer as they are."""
+        vendor_id = self.vendor_for_path(request.path)
+        name = UNROUTED.get(exc.code or 0)
+        if vendor_id is None or name is None:
+            return self.error_response(vendor_id, ApiError(exc.code or 500, exc.name))
+        return self.unrouted(request, vendor_id, name)
 
     def fault_response(self, vendor_id: str, fault: Fault) -> Response:
         """An injected error: the vendor's recorded body for that status (index.json ``faults``), or its

@@ -4,10 +4,14 @@ Each test fills a tenant up to a limit with a seed, then asks for one more throu
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from support import VendorClient
 
-from mockattr.contract import load_contract
+from mockattr.app import create_app
+from mockattr.contract import data_dir, load_contract
 from mockattr.pytest_plugin import MockattrHandle
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
@@ -159,3 +163,43 @@ def test_a_seed_past_a_limit_is_refused_and_changes_nothing(
     for vendor, state in before.items():
         assert mockattr.state(vendor, key="k1") == state
         assert mockattr.state(vendor, key="new-tenant") == state, "a tenant made after the seeds has none of them"
+
+
+def test_a_seed_that_fits_new_tenants_but_not_a_grown_one_is_refused(
+    mockattr: MockattrHandle, chartmogul: VendorClient
+) -> None:
+    """Tenant k1 has grown through the API; a seed that a new tenant could take would take k1 past the
+    limit: 400 for every tenant and for k1 alone, and neither k1 nor a new tenant gets it."""
+    from mockattr.handle import AdminError
+
+    most = limit("chartmogul", "attribute_definitions")
+    grown = [{"type": "String", "key": f"grown{n}", "value": "x"} for n in range(most // 2 + 100)]
+    assert chartmogul.call("add", {"custom": grown}, key="k1", uuid=ADAM).status_code == 200
+    k1, fresh = mockattr.state("chartmogul", key="k1"), mockattr.state("chartmogul", key="new-tenant")
+    seed = {"attribute_definitions": {f"seeded{n}": "String" for n in range(most // 2)}}
+    for key in (None, "k1"):
+        with pytest.raises(AdminError, match="past the limit"):
+            mockattr.seed("chartmogul", seed, key=key)
+    assert mockattr.state("chartmogul", key="k1") == k1
+    assert mockattr.state("chartmogul", key="another-tenant") == fresh
+    mockattr.seed("chartmogul", seed, key="new-tenant")  # a tenant with room takes it
+    assert (
+        len(mockattr.state("chartmogul", key="new-tenant")["attribute_definitions"])
+        == len(fresh["attribute_definitions"]) + most // 2
+    )
+
+
+def test_fixtures_past_a_limit_still_take_seeds_that_add_nothing_to_it(tmp_path: Path) -> None:
+    """A limit stops growth: fixtures that already hold more than a limit (an operator's choice) stay
+    usable, and a seed is refused only when it adds to what is past the limit."""
+    fixtures = json.loads((data_dir("fixtures") / "chartmogul.json").read_text())
+    fixtures["attribute_definitions"].update(
+        {f"k{n}": "String" for n in range(limit("chartmogul", "attribute_definitions"))}
+    )
+    (tmp_path / "chartmogul.json").write_text(json.dumps(fixtures))
+    client = create_app(["chartmogul"], fixtures_dir=tmp_path).test_client()
+    customer = {"customers": [{"uuid": "cus_new", "name": "New"}]}
+    assert client.post("/__mockattr/seed?vendor=chartmogul", json=customer).status_code == 200
+    one_more = {"attribute_definitions": {"one_more": "String"}}
+    refused = client.post("/__mockattr/seed?vendor=chartmogul", json=one_more)
+    assert refused.status_code == 400 and "past the limit" in refused.get_json()["error"]

@@ -5,6 +5,7 @@ stopped server lets its requests finish (tests/test_cli.py)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import tempfile
 import time
@@ -145,3 +146,25 @@ def test_serve_queues_a_burst_quietly(servers: ServeProcesses) -> None:
         statuses = list(pool.map(lambda _: requests.get(url, headers=basic("k"), timeout=30).status_code, range(24)))
     assert statuses == [200] * 24
     assert "Task queue depth" not in servers.stderr(process)
+
+
+def test_a_body_cut_short_is_the_vendors_400_on_the_plugins_server() -> None:
+    """The client announces a 50-byte body, sends none and closes its side: werkzeug's server sees the
+    body end early (ClientDisconnected), and the answer is a 400 in the vendor's body, not a 500."""
+    background = start_background(create_app())
+    try:
+        host, port = background.url.split("://")[1].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as client:
+            client.sendall(
+                f"PUT /chartmogul/v1/customers/{ADAM}/attributes/custom HTTP/1.1\r\nHost: x\r\n"
+                "Authorization: Basic a2V5Og==\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n".encode()
+            )
+            client.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split(b" ", 2)[1] == b"400", answer
+        assert set(json.loads(body)) == {"code", "message", "param"}
+    finally:
+        background.stop()
