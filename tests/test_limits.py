@@ -203,3 +203,30 @@ def test_fixtures_past_a_limit_still_take_seeds_that_add_nothing_to_it(tmp_path:
     one_more = {"attribute_definitions": {"one_more": "String"}}
     refused = client.post("/__mockattr/seed?vendor=chartmogul", json=one_more)
     assert refused.status_code == 400 and "past the limit" in refused.get_json()["error"]
+
+
+def test_two_seeds_at_once_cannot_pass_a_limit_together(mockattr: MockattrHandle, chartmogul: VendorClient) -> None:
+    """Each seed fits alone, not both: one is taken, the other refused. Fifty tenants make each seed's
+    trials long enough for the two to overlap."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mockattr.handle import AdminError
+
+    for n in range(50):
+        chartmogul.call("retrieve", key=f"k{n}", uuid=ADAM)
+    room = limit("chartmogul", "attribute_definitions") - len(chartmogul.state()["attribute_definitions"])
+    seeds = [{"attribute_definitions": {f"{prefix}{n}": "String" for n in range(room)}} for prefix in "ab"]
+
+    def seed(data: dict) -> str:
+        try:
+            mockattr.seed("chartmogul", data)
+            return "taken"
+        except AdminError:
+            return "refused"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(seed, seeds))
+    assert outcomes == ["refused", "taken"]
+    assert len(mockattr.state("chartmogul", key="k0")["attribute_definitions"]) == limit(
+        "chartmogul", "attribute_definitions"
+    )
