@@ -25,7 +25,8 @@ def create_app(
     max_tenants: int = DEFAULT_MAX_TENANTS,
     state_file: Path | str | None = None,
 ) -> Flask:
-    """The mock server as a WSGI app.
+    """The mock server as a WSGI app. Vendor operations are served by ``mockattr.routing`` ahead of
+    Flask's request handling, so Flask hooks and signals see only the admin API and unrouted paths.
 
     Serves every vendor (or those in ``vendor_ids``) under ``/<vendor id>``; with ``root_vendor``, serves
     only that vendor, at the root. ``fixtures_dir`` replaces the embedded fixtures (per vendor file);
