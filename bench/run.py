@@ -68,34 +68,29 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60) -> N
     raise RuntimeError(f"{url}: nothing answered in {seconds}s")
 
 
-def tree_peak_kib(pid: int) -> int:
-    """VmHWM (peak resident memory) summed over a process and its descendants."""
-    total, pids = 0, [pid]
+def tree_sum(pid: int, read: Callable[[int], float]) -> float:
+    """``read(pid)`` summed over a process and its descendants; a process that is gone, or whose figure
+    cannot be read, counts 0."""
+    total, pids = 0.0, [pid]
     while pids:
         current = pids.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(re.search(r"VmHWM:\s+(\d+)", status)[1])
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-            pids += [int(child) for child in children]
-        except (OSError, TypeError):
+            total += read(current)
+            pids += [int(child) for child in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except (OSError, IndexError, TypeError, ValueError):
             continue
     return total
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User plus system CPU time used so far by a process and its descendants (threads included)."""
-    total, pids, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
-    while pids:
-        current = pids.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-            pids += [int(child) for child in children]
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
+def peak_kib(pid: int) -> float:
+    """VmHWM: the process's peak resident memory."""
+    return int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time used so far by the process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk_script(method: str, body: dict | list[dict] | None, headers: dict[str, str]) -> Path:
@@ -167,7 +162,7 @@ def load(
     first = body[0] if isinstance(body, list) else body
     requests.request(method, url, json=first, headers=headers, timeout=60)
     script = wrk_script(method, body, {"Content-Type": "application/json", **headers})
-    cpu_before = tree_cpu_seconds(pid)
+    cpu_before = tree_sum(pid, cpu_seconds)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
         capture_output=True,
@@ -179,8 +174,8 @@ def load(
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out)[1])
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out)[1])
     non_2xx = int(m[1]) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    cpu_ms = (tree_cpu_seconds(pid) - cpu_before) * 1000 / int(re.search(r"(\d+) requests in", out)[1])
-    return Result(name, rps, p50, p99, tree_peak_kib(pid) / 1024, non_2xx, cpu_ms)
+    cpu_ms = (tree_sum(pid, cpu_seconds) - cpu_before) * 1000 / int(re.search(r"(\d+) requests in", out)[1])
+    return Result(name, rps, p50, p99, tree_sum(pid, peak_kib) / 1024, non_2xx, cpu_ms)
 
 
 class Target:
