@@ -70,7 +70,8 @@ class Violation:
 
 @dataclass(frozen=True)
 class Operation:
-    """One operation of the index, with its compiled validators."""
+    """One operation of the index, with its compiled validators (``responses`` at the contract's level of
+    strictness: the vendor's guarantee, or with ``strict`` exactly what the mock sends)."""
 
     id: str
     method: str
@@ -93,20 +94,24 @@ class Contract:
     vendor: str
     index: dict[str, Any]
     registry: Registry
+    strict_registry: Registry | None = None
+    """The same files with every response object closed (``strict_overlay``); None for the vendor's level."""
     operations: dict[str, Operation] = field(default_factory=dict)
-    _validators: dict[str, Validator] = field(default_factory=dict, repr=False)
+    _validators: dict[tuple[str, bool], Validator] = field(default_factory=dict, repr=False)
 
-    def validator(self, ref: str) -> Validator:
-        """A validator for ``ref``, a file name with optional fragment, e.g. ``common.json#/$defs/Integer``.
+    def validator(self, ref: str, strict: bool = False) -> Validator:
+        """A validator for ``ref``, a file name with optional fragment, e.g. ``common.json#/$defs/Integer``;
+        with ``strict``, of its strict overlay (what the mock itself sends).
 
         Compiled on first use and kept, so no request compiles a schema twice.
         """
-        found = self._validators.get(ref)
+        found = self._validators.get((ref, strict))
         if found is None:
             uri = SCHEMA_BASE_URI + f"{self.vendor}/{ref}"
-            found = self._validators[ref] = SchemaValidator({"$ref": uri}, registry=self.registry)
+            registry = self.strict_registry if strict and self.strict_registry is not None else self.registry
+            found = self._validators[ref, strict] = SchemaValidator({"$ref": uri}, registry=registry)
             _TWINS.pop(id(found), None)  # a twin left by a validator that had this id before
-            _TWIN_SCHEMAS[id(found)] = partial(self.resolved, ref)
+            _TWIN_SCHEMAS[id(found)] = partial(self.resolved, ref, strict)
         return found
 
     def error(
@@ -120,9 +125,9 @@ class Contract:
         message = spec["message"].format(field=param or "request body", **values)
         return ApiError(spec["status"], message, param if param is not None else spec.get("param"), extra)
 
-    def resolved(self, ref: str) -> dict[str, Any]:
+    def resolved(self, ref: str, strict: bool = False) -> dict[str, Any]:
         """The schema at ``ref`` with every ``$ref`` inlined and ``$defs`` dropped: a self-contained
-        document (for schema walkers and OpenAPI)."""
+        document (for schema walkers and OpenAPI); with ``strict``, of the strict overlay."""
         skip = ("$defs", "$schema", "$id")
 
         def walk(node: Any, resolver: Any) -> Any:
@@ -140,7 +145,8 @@ class Contract:
                 return {**rest, "allOf": [target, *rest.get("allOf", [])]}
             return {k: walk(v, resolver) for k, v in node.items() if k not in skip}
 
-        return walk({"$ref": ref}, self.registry.resolver(base_uri=f"{SCHEMA_BASE_URI}{self.vendor}/"))
+        registry = self.strict_registry if strict and self.strict_registry is not None else self.registry
+        return walk({"$ref": ref}, registry.resolver(base_uri=f"{SCHEMA_BASE_URI}{self.vendor}/"))
 
     def violation_error(self, violation: Violation) -> ApiError:
         """The vendor's answer to a request body that broke its schema."""
@@ -196,11 +202,15 @@ def violations(validator: Validator, instance: Any) -> list[Violation]:
 def _violation(error: ValidationError) -> Violation:
     path = list(error.absolute_path)
     if error.validator == "required":
-        missing = next(name for name in error.validator_value if name not in error.instance)
+        absent = [name for name in error.validator_value if name not in error.instance]
+        missing = next((name for name in absent if error.message.startswith(repr(name))), absent[0])
         return Violation(_param(path + [missing]), error.message, missing=True)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = error.schema.get("properties", {})
         extra = sorted(name for name in error.instance if name not in known)
+        return Violation(_param(path + extra[:1]), "this field is not permitted")
+    if error.validator == "unevaluatedProperties" and isinstance(error.instance, dict):
+        extra = sorted(name for name in error.instance if repr(name) in error.message)
         return Violation(_param(path + extra[:1]), "this field is not permitted")
     if "propertyNames" in error.absolute_schema_path:
         return Violation(_param(path), f"the key {json.dumps(error.instance)} is not allowed: {error.message}")
@@ -238,22 +248,51 @@ def _param(path: list[str | int]) -> str | None:
     return text or None
 
 
-def load_contract(vendor: str, schema_root: Path | None = None) -> Contract:
-    """Load ``schemas/<vendor>/``: register every file, compile every operation's validators."""
-    folder = (schema_root or data_dir("schemas")) / vendor
+def strict_overlay(schema: Any) -> Any:
+    """``schema`` with every object it describes closed: each node with ``"type": "object"`` and
+    ``properties`` that says nothing of other properties gets ``"unevaluatedProperties": false``.
+
+    Response schemas state what the vendor guarantees and let through fields it adds later; this overlay
+    is the level the mock itself is held to (schemas/README.md).
+    """
+    if isinstance(schema, list):
+        return [strict_overlay(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: strict_overlay(value) for key, value in schema.items()}
+    says_nothing = "additionalProperties" not in schema and "unevaluatedProperties" not in schema
+    if schema.get("type") == "object" and isinstance(schema.get("properties"), dict) and says_nothing:
+        closed["unevaluatedProperties"] = False
+    return closed
+
+
+def _registry(vendor: str, files: dict[str, Any]) -> Registry:
     registry: Registry = Registry()
+    for name, contents in files.items():
+        resource = Resource.from_contents(contents, default_specification=DRAFT202012)
+        registry = registry.with_resource(SCHEMA_BASE_URI + f"{vendor}/{name}", resource)
+    return registry.crawl()
+
+
+def load_contract(vendor: str, schema_root: Path | None = None, *, strict: bool = False) -> Contract:
+    """Load ``schemas/<vendor>/``: register every file, compile every operation's validators.
+
+    Response validators hold answers to what the vendor guarantees (fields it adds later pass); with
+    ``strict``, to exactly what the mock sends (``strict_overlay``). Request validators are the same in both.
+    """
+    folder = (schema_root or data_dir("schemas")) / vendor
+    files: dict[str, Any] = {}
     for file in sorted(folder.glob("*.json")):
         contents = json.loads(file.read_text(encoding="utf-8"))
         # Every file declares 2020-12 (a test checks). Dropping "$schema" here keeps jsonschema from
         # switching to its stock validator class, with Python-regex patterns, when a $ref enters the file.
         contents.pop("$schema", None)
-        resource = Resource.from_contents(contents, default_specification=DRAFT202012)
-        registry = registry.with_resource(SCHEMA_BASE_URI + f"{vendor}/{file.name}", resource)
-    registry = registry.crawl()
-    index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
-    contract = Contract(vendor=vendor, index=index, registry=registry)
-    common = json.loads((folder / "common.json").read_text(encoding="utf-8"))
-    for name in common.get("$defs", {}):  # handlers pick these by name: compile them now, not mid-request
+        files[file.name] = contents
+    index = files["index.json"]
+    contract = Contract(vendor=vendor, index=index, registry=_registry(vendor, files))
+    if strict:
+        contract.strict_registry = _registry(vendor, {name: strict_overlay(doc) for name, doc in files.items()})
+    for name in files["common.json"].get("$defs", {}):  # handlers pick these by name: compile them now
         contract.validator(f"common.json#/$defs/{name}")
     contract.validator("fixture.json")
     for entry in index["operations"]:
@@ -263,7 +302,8 @@ def load_contract(vendor: str, schema_root: Path | None = None) -> Contract:
             path=entry["path"],
             request=contract.validator(entry["request"]) if entry.get("request") else None,
             responses={
-                int(status): contract.validator(ref) if ref else None for status, ref in entry["responses"].items()
+                int(status): contract.validator(ref, strict) if ref else None
+                for status, ref in entry["responses"].items()
             },
             query=contract.validator(entry["query"]) if entry.get("query") else None,
             empty_body=entry.get("empty_body"),

@@ -67,12 +67,15 @@ class Target:
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.prefixes: dict[str, str] = {}
+        self.is_mock = False
+        """A mockattr mock (not a proxy, not another server): its answers are held to the strict level."""
         self.problem: str | None = None
         """Why the server cannot be checked at all (unreachable, untrusted certificate), if so."""
         try:
             health = self.session.get(f"{self.base_url}/__mockattr/health", timeout=10, verify=self.verify)
             if health.status_code == 200:
                 self.prefixes = health.json().get("vendors", {})
+                self.is_mock = bool(self.prefixes) and not health.json().get("upstreams")
         except requests.exceptions.SSLError as err:
             self.problem = f"TLS: {err} (an https server of mockattr's: pass the CA it printed)"
         except requests.ConnectionError as err:

@@ -22,7 +22,8 @@ class VendorClient:
     """Calls one vendor's operations over HTTP, the way a client does.
 
     Every answer is checked: its status must be one the index lists for the operation, and its body
-    must validate against that status's schema (or be empty where the index says no body).
+    must validate against that status's schema at the strict level, exactly what the mock may send (or be
+    empty where the index says no body).
     """
 
     vendor: str
@@ -77,7 +78,7 @@ class VendorClient:
         if response.status_code in operation.responses:
             validator = operation.responses[response.status_code]
         else:  # an injected fault: the vendor's error body
-            validator = self.contract.validator("error.json")
+            validator = self.contract.validator("error.json", strict=True)
         if validator is None:
             assert response.content == b"", f"{operation_id} {response.status_code} must have no body"
             return
@@ -100,7 +101,7 @@ _CONTRACTS: dict[str, Contract] = {}
 
 def _contract(vendor: str) -> Contract:
     if vendor not in _CONTRACTS:
-        _CONTRACTS[vendor] = load_contract(vendor)
+        _CONTRACTS[vendor] = load_contract(vendor, strict=True)
     return _CONTRACTS[vendor]
 
 

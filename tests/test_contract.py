@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mockattr import VENDOR_IDS
-from mockattr.contract import SCHEMA_BASE_URI, data_dir, load_contract
+from mockattr.contract import SCHEMA_BASE_URI, check, data_dir, load_contract
 from mockattr.runtime import load_fixture, load_vendor
 
 SCHEMA_FILES = sorted(p for p in data_dir("schemas").glob("*/*.json") if p.name != "index.json")
@@ -104,3 +104,32 @@ def test_the_fast_twin_accepts_nothing_the_schema_rejects(vendor: str, ref: str)
         assert twin.is_valid(value) == validator.is_valid(value), value
 
     run()
+
+
+VECTOR_RESPONSES = [
+    (path.parent.name, vector["operation"], vector["status"], vector["response"])
+    for path in sorted((data_dir("schemas").parent / "tests" / "vectors").glob("*/*.json"))
+    if isinstance((vector := json.loads(path.read_text(encoding="utf-8")))["response"], dict)
+    and path.parent.name != "invisible_collector"  # its attribute answers are maps: any key is an attribute
+]
+
+
+@pytest.mark.parametrize("vendor, operation, status, body", VECTOR_RESPONSES, ids=lambda v: str(v)[:40])
+def test_a_field_the_vendor_adds_later_passes_the_vendors_level_not_the_mocks(
+    vendor: str, operation: str, status: int, body: dict
+) -> None:
+    """Response schemas say what the vendor guarantees; the strict overlay is what the mock may send."""
+    grown = {**body, "added_later": {"by": "the vendor"}}
+    assert check(load_contract(vendor).operations[operation].responses[status], grown) is None
+    violation = check(load_contract(vendor, strict=True).operations[operation].responses[status], grown)
+    assert violation is not None and violation.param == "added_later", violation
+
+
+def test_the_strict_overlay_closes_nested_objects_and_leaves_requests_alone() -> None:
+    strict = load_contract("chartmogul", strict=True)
+    customer = load_fixture("chartmogul", strict)["customers"][0]
+    nested = {**customer, "address": {**customer["address"], "street": "Unter den Linden"}}
+    assert check(strict.operations["customer_get"].responses[200], nested).param == "address.street"
+    assert check(load_contract("chartmogul").operations["customer_get"].responses[200], nested) is None
+    assert strict.operations["update"].request is not None
+    assert check(strict.operations["update"].request, {"custom": {}, "unknown": 1}).param == "unknown"

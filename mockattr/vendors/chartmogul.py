@@ -129,6 +129,7 @@ def blank_customer(partial: Any) -> Any:
         "country": None,
         "state": None,
         "zip": None,
+        "website_url": None,
         "lead_created_at": None,
         "free_trial_started_at": None,
         "customer-since": None,
@@ -140,6 +141,7 @@ def blank_customer(partial: Any) -> Any:
         "billing-system-type": "Custom",
         "currency": "USD",
         "currency-sign": "$",
+        "owner": None,
         **partial,
     }
     attributes = partial.get("attributes", {})
