@@ -133,3 +133,18 @@ def test_the_strict_overlay_closes_nested_objects_and_leaves_requests_alone() ->
     assert check(load_contract("chartmogul").operations["customer_get"].responses[200], nested) is None
     assert strict.operations["update"].request is not None
     assert check(strict.operations["update"].request, {"custom": {}, "unknown": 1}).param == "unknown"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # real: chartmogul-python test/integration/fixtures/delete_invoice.yaml (a 400 of the live API)
+        {"code": 400, "message": 'Parameter "name" is missing', "param": "name"},
+        # real: chartmogul-ruby spec/fixtures/vcr_cassettes/ChartMogul_Customer/API_Actions/
+        # raises_a_HTTP_404_if_searching_for_customers_does_not_find_any.yml
+        {"code": 404, "message": 'Can\'t find any customers with email: "no@email.com"', "param": "email"},
+    ],
+)
+def test_chartmogul_error_bodies_recorded_from_the_live_api_fit_at_both_levels(body: dict) -> None:
+    for strict in (False, True):
+        assert check(load_contract("chartmogul", strict=strict).validator("error.json", strict), body) is None
