@@ -2,5 +2,8 @@
 
 __version__ = "0.1.0"
 
-VENDOR_IDS = ("chartmogul", "bunce", "invisible_collector")
-"""Every vendor mockattr serves, spelled as in URLs, modules, schema folders and fixture files."""
+from mockattr.discovery import vendor_ids
+
+VENDOR_IDS = vendor_ids()
+"""Every vendor mockattr serves, spelled as in URLs, modules, schema folders and fixture files: found by
+``mockattr.discovery``, not listed."""

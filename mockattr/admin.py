@@ -59,7 +59,7 @@ def _vendor(required: bool = True) -> str | None:
 def _tenant(vendor_id: str) -> str | None:
     """The credential the admin request names (vendor auth header, else ``?key=``), or None."""
     runtime = _runtime()
-    if runtime.vendors[vendor_id].credential(request) is not None:
+    if runtime.presented_credential(request, vendor_id) is not None:
         try:
             return runtime.credential(request, vendor_id)
         except ApiError as err:

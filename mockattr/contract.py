@@ -23,13 +23,11 @@ from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from mockattr.discovery import schema_folder
 from mockattr.errors import ApiError
 
 SCHEMA_BASE_URI = "https://schemas.mockattr.invalid/"
 """Base URI the local registry files schemas under; the .invalid domain never resolves."""
-
-_PACKAGE_DIR = Path(__file__).resolve().parent
-
 
 @cache
 def _ecma_regex(pattern: str) -> regress.Regex:
@@ -45,14 +43,6 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str,
 
 SchemaValidator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
 """Draft 2020-12 with ECMA 262 patterns: every schema of the contract is checked with it."""
-
-
-def data_dir(name: str) -> Path:
-    """The installed ``mockattr/<name>`` folder, or ``<name>`` at the top of a source checkout."""
-    for candidate in (_PACKAGE_DIR / name, _PACKAGE_DIR.parent / name):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"mockattr cannot find its {name}/ folder next to {_PACKAGE_DIR}")
 
 
 @dataclass(frozen=True)
@@ -280,7 +270,7 @@ def load_contract(vendor: str, schema_root: Path | None = None, *, strict: bool 
     Response validators hold answers to what the vendor guarantees (fields it adds later pass); with
     ``strict``, to exactly what the mock sends (``strict_overlay``). Request validators are the same in both.
     """
-    folder = (schema_root or data_dir("schemas")) / vendor
+    folder = schema_root / vendor if schema_root else schema_folder(vendor)
     files: dict[str, Any] = {}
     for file in sorted(folder.glob("*.json")):
         contents = json.loads(file.read_text(encoding="utf-8"))

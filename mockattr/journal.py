@@ -8,9 +8,9 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mockattr.auth import secret_headers
 from mockattr.jsonio import parse_json
 
-REDACTED_HEADERS = frozenset(["authorization", "x-authorization", "proxy-authorization", "cookie"])
 JOURNAL_LIMIT = 10_000
 """Entries kept; the oldest go first (bounded memory on a long-running server)."""
 JOURNAL_BYTES = 64 * 1024 * 1024
@@ -18,8 +18,10 @@ JOURNAL_BYTES = 64 * 1024 * 1024
 
 
 def redact(headers: Any) -> dict[str, str]:
-    """Request headers with credentials replaced by ``[redacted]``."""
-    return {name: "[redacted]" if name.lower() in REDACTED_HEADERS else value for name, value in headers.items()}
+    """Request headers with credentials replaced by ``[redacted]``: the standard secret headers and every
+    vendor's credential header (``mockattr.auth.secret_headers``)."""
+    secret = secret_headers()
+    return {name: "[redacted]" if name.lower() in secret else value for name, value in headers.items()}
 
 
 def decode_body(raw: bytes | str | None) -> Any:

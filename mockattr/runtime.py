@@ -20,8 +20,9 @@ from flask import Response
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
-from mockattr import VENDOR_IDS
-from mockattr.contract import Contract, Operation, check, data_dir, load_contract, violations
+from mockattr import VENDOR_IDS, auth
+from mockattr.contract import Contract, Operation, check, load_contract, violations
+from mockattr.discovery import fixture_file
 from mockattr.durable import DurableStore
 from mockattr.errors import ApiError
 from mockattr.faults import Fault, FaultPlan
@@ -63,7 +64,16 @@ def load_vendor(vendor_id: str) -> Vendor:
     """The ``VENDOR`` of ``mockattr.vendors.<vendor_id>``."""
     if vendor_id not in VENDOR_IDS:
         raise ValueError(f"unknown vendor {vendor_id!r}; known: {', '.join(VENDOR_IDS)}")
-    return importlib.import_module(f"mockattr.vendors.{vendor_id}").VENDOR
+    try:
+        module = importlib.import_module(f"mockattr.vendors.{vendor_id}")
+    except ModuleNotFoundError as err:
+        if err.name != f"mockattr.vendors.{vendor_id}":
+            raise
+        missing = f"no module mockattr.vendors.{vendor_id} (vendors/{vendor_id}.py)"
+        raise ValueError(f"vendor {vendor_id!r}: {missing}") from err
+    if not isinstance(getattr(module, "VENDOR", None), Vendor):
+        raise ValueError(f"vendor {vendor_id!r}: mockattr.vendors.{vendor_id} has no VENDOR = Vendor(...)")
+    return module.VENDOR
 
 
 def load_fixture(
@@ -73,7 +83,7 @@ def load_fixture(
     ``fixture.json`` and, given the ``vendor``, by building a world from it."""
     path = fixtures_dir / f"{vendor_id}.json" if fixtures_dir else None
     if path is None or not path.is_file():
-        path = data_dir("fixtures") / f"{vendor_id}.json"
+        path = fixture_file(vendor_id)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as err:
@@ -212,9 +222,16 @@ class Runtime:
         first = path.lstrip("/").split("/", 1)[0]
         return first if first in self.vendors else None
 
+    def presented_credential(self, request: Request, vendor_id: str) -> str | None:
+        """The credential ``request`` carries for ``vendor_id`` (accepted or not), or None."""
+        vendor = self.vendors[vendor_id]
+        if vendor.credential is not None:
+            return vendor.credential(request)
+        return auth.credential(self.contracts[vendor_id].index["auth"]["openapi"], request.headers)
+
     def credential(self, request: Request, vendor_id: str, noted: list[str] | None = None) -> str:
         """``request``'s credential for ``vendor_id``, or the vendor's 401 (noted in ``noted``)."""
-        credential = self.vendors[vendor_id].credential(request)
+        credential = self.presented_credential(request, vendor_id)
         problem = None
         if not credential:
             problem = "credential: missing or malformed"

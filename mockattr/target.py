@@ -3,26 +3,17 @@ as a client sends them (also written out as curl commands for reports)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import shlex
 import urllib.parse
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
+from mockattr.auth import vendor_client_headers
 from mockattr.strategies import GeneratedRequest
-
-AUTH_HEADERS: dict[str, Callable[[str], dict[str, str]]] = {
-    "chartmogul": lambda key: {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()},
-    "bunce": lambda key: {"X-Authorization": key},
-    "invisible_collector": lambda key: {"Authorization": f"Bearer {key}"},
-}
-"""How a client of each vendor sends its API key."""
-
 
 NO_BODY: Any = object()
 """A request without a body (``None`` would be the JSON body ``null``)."""
@@ -110,7 +101,7 @@ class Target:
         self, vendor: str, method: str, url: str, key: str, body: Any = NO_BODY, query: dict[str, str] | None = None
     ) -> Sent:
         """Send ``body`` as JSON (``None`` is sent as ``null``; ``NO_BODY`` sends none)."""
-        headers = AUTH_HEADERS[vendor](key)
+        headers = vendor_client_headers(vendor, key)
         if query:
             url += "?" + urllib.parse.urlencode(query)
         data = None

@@ -95,19 +95,27 @@ class Reply:
 Handler = Callable[[Call], Reply]
 
 
+def flat_error_body(err: ApiError) -> dict[str, Any]:
+    """``{"code", "message"}``: the error body of a vendor that says no more."""
+    return {"code": err.status, "message": err.message}
+
+
 @dataclass(frozen=True)
 class Vendor:
-    """Everything the shared machinery needs to serve one vendor."""
+    """Everything the shared machinery needs to serve one vendor. Only the state model and the handlers
+    are required; the rest has defaults that fit a plain JSON API."""
 
     id: str
-    credential: Callable[[Request], str | None]
-    """The request's credential (its tenant), or None when missing or malformed."""
-    error_body: Callable[[ApiError], dict[str, Any]]
     new_world: Callable[[dict[str, Any], Contract], Any]
     """Build a World from fixture-shaped data (already valid against ``fixture.json``)."""
-    complete_seed: Callable[[dict[str, Any]], dict[str, Any]]
-    """Fill the fields a seed left out with defaults, so it fits ``fixture.json``."""
-    usage: Callable[[Any], dict[str, int]]
-    """How much of each of index.json's ``limits`` a world holds (a per-customer limit: the most any
-    one customer holds)."""
     handlers: Mapping[str, Handler]
+    """One handler per operation id of index.json."""
+    error_body: Callable[[ApiError], dict[str, Any]] = flat_error_body
+    complete_seed: Callable[[dict[str, Any]], dict[str, Any]] = lambda data: data
+    """Fill the fields a seed left out with defaults, so it fits ``fixture.json`` (default: none)."""
+    usage: Callable[[Any], dict[str, int]] = lambda world: {}
+    """How much of each of index.json's ``limits`` a world holds (a per-customer limit: the most any
+    one customer holds); a vendor with limits must say."""
+    credential: Callable[[Request], str | None] | None = None
+    """The request's credential (its tenant), or None when missing or malformed; default: as index.json's
+    ``auth`` block says (``mockattr.auth``)."""

@@ -6,12 +6,17 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO, Any
 
 import requests
 
+from mockattr import VENDOR_IDS
+from mockattr.auth import vendor_client_headers
 from mockattr.contract import Contract, check, load_contract
-from mockattr.target import AUTH_HEADERS
+
+AUTH_HEADERS = {vendor: partial(vendor_client_headers, vendor) for vendor in VENDOR_IDS}
+"""How a client of each vendor sends a key: ``AUTH_HEADERS[vendor](key)``."""
 
 basic = AUTH_HEADERS["chartmogul"]
 """ChartMogul's auth header for a key."""

@@ -11,7 +11,8 @@ import pytest
 from support import VendorClient
 
 from mockattr.app import create_app
-from mockattr.contract import data_dir, load_contract
+from mockattr.contract import load_contract
+from mockattr.discovery import data_dir
 from mockattr.pytest_plugin import MockattrHandle
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from werkzeug.wrappers import Request
-
 from mockattr.contract import Contract, check
 from mockattr.errors import ApiError
 from mockattr.vendor import Call, Reply, Touched, Vendor
@@ -25,11 +23,6 @@ DEFAULT_PER_PAGE = 20
 
 
 # --- auth and errors -------------------------------------------------------------------------
-
-
-def credential(request: Request) -> str | None:
-    """``X-Authorization: <secret key>``; missing or blank is no credential."""
-    return request.headers.get("X-Authorization", "").strip() or None
 
 
 def error_body(err: ApiError) -> dict[str, Any]:
@@ -274,7 +267,6 @@ def usage(world: BunceWorld) -> dict[str, int]:
 
 VENDOR = Vendor(
     id="bunce",
-    credential=credential,
     error_body=error_body,
     new_world=BunceWorld.from_data,
     complete_seed=complete_seed,

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from werkzeug.wrappers import Request
-
 from mockattr.contract import Contract, check
 from mockattr.errors import ApiError
 from mockattr.vendor import Call, Reply, Touched, Vendor
@@ -34,14 +32,6 @@ _TIMESTAMP = re.compile(
 
 
 # --- auth and errors -------------------------------------------------------------------------
-
-
-def credential(request: Request) -> str | None:
-    """HTTP Basic: the API key is the user name, the password empty (``token:secret`` pairs work too)."""
-    auth = request.authorization
-    if auth is None or auth.type != "basic" or not auth.username:
-        return None
-    return auth.username if not auth.password else f"{auth.username}:{auth.password}"
 
 
 def error_body(err: ApiError) -> dict[str, Any]:
@@ -370,7 +360,6 @@ def usage(world: ChartMogulWorld) -> dict[str, int]:
 
 VENDOR = Vendor(
     id="chartmogul",
-    credential=credential,
     error_body=error_body,
     new_world=ChartMogulWorld.from_data,
     complete_seed=complete_seed,

@@ -10,8 +10,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.wrappers import Request
-
 from mockattr.contract import Contract
 from mockattr.errors import ApiError
 from mockattr.vendor import Call, Reply, Touched, Vendor
@@ -20,14 +18,6 @@ CUSTOMER_FIELDS = ("name", "vatNumber", "address", "zipCode", "city", "country",
 
 
 # --- auth and errors -------------------------------------------------------------------------
-
-
-def credential(request: Request) -> str | None:
-    """``Authorization: Bearer <token>``; anything else is no credential."""
-    auth = request.authorization
-    if auth is None or auth.type != "bearer" or not auth.token:
-        return None
-    return auth.token
 
 
 def error_body(err: ApiError) -> dict[str, Any]:
@@ -149,7 +139,6 @@ def usage(world: InvisibleCollectorWorld) -> dict[str, int]:
 
 VENDOR = Vendor(
     id="invisible_collector",
-    credential=credential,
     error_body=error_body,
     new_world=InvisibleCollectorWorld.from_data,
     complete_seed=complete_seed,
