@@ -15,8 +15,9 @@ from mockattr.app import runtime_of
 from mockattr.errors import ApiError
 from mockattr.faults import Fault
 from mockattr.jsonio import JSON, json_response, parse_json
-from mockattr.runtime import FixtureError, MalformedBody, Runtime, read_limited_body
+from mockattr.runtime import MalformedBody, Runtime, read_limited_body
 from mockattr.store import TenantLimit
+from mockattr.vendor import FixtureError
 
 ADMIN_PREFIX = "/__mockattr"
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 from xml.etree import ElementTree
 
@@ -19,19 +18,10 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from mockattr import VENDOR_IDS
-from mockattr.contract import Contract, check, load_contract
+from mockattr.conformance import ContractBroken, answer, assert_fits
 from mockattr.machines import machine_for
-from mockattr.runtime import load_fixture
-from mockattr.strategies import GeneratedRequest, _contract, invalid_requests, valid_requests
-from mockattr.target import Sent, Target
-
-
-class ContractBroken(AssertionError):
-    """What a check saw: the request (as curl), what the contract expects, what came back."""
-
-    def __init__(self, sent: Sent, expected: str, got: str) -> None:
-        super().__init__(f"expected {expected}; got {got}\n  {sent.curl()}")
-        self.sent, self.expected, self.got = sent, expected, got
+from mockattr.strategies import GeneratedRequest, invalid_requests, state_reads, valid_requests, vendor_contract
+from mockattr.target import Target
 
 
 @dataclass
@@ -43,45 +33,13 @@ class CheckResult:
     failure: str | None = None
 
 
-def _answer(sent: Sent) -> str:
-    return f"{sent.status} {sent.text[:300]}"
-
-
-@cache
-def _strict_contract(vendor: str) -> Contract:
-    return load_contract(vendor, strict=True)
-
-
-def _fits(sent: Sent, target: Target, vendor: str, operation: str) -> None:
-    """The answer's body fits the schema the index gives for its status: exactly, when the target is a
-    mockattr mock (what the mock sends); else as the vendor guarantees it (fields added later pass)."""
-    contract = _strict_contract(vendor) if target.is_mock else _contract(vendor)
-    responses = contract.operations[operation].responses
-    validator = responses.get(sent.status)
-    if validator is None:
-        if sent.text:
-            raise ContractBroken(sent, f"no body with {sent.status}", _answer(sent))
-        return
-    try:
-        body = sent.json()
-    except ValueError:
-        raise ContractBroken(sent, "a JSON body", _answer(sent)) from None
-    violation = check(validator, body)
-    if violation:
-        raise ContractBroken(sent, f"a body that fits the {sent.status} schema", f"{_answer(sent)} ({violation})")
-
-
-def snapshot(target: Target, vendor: str, key: str) -> list[Any]:
-    """What the vendor's own read operations show of the fixtures' records (works on any server)."""
-    fixture = load_fixture(vendor, _contract(vendor))
-    url = target.vendor_url(vendor)
-    if vendor == "chartmogul":
-        reads = [f"/v1/customers/{c['uuid']}" for c in fixture["customers"]]
-    elif vendor == "invisible_collector":
-        reads = [f"/customers/{c['gid']}{tail}" for c in fixture["customers"] for tail in ("", "/attributes")]
-    else:
-        reads = ["/v1/attributes?per_page=100"]
-    return [(path, (sent := target.call(vendor, "GET", url + path, key)).status, sent.text) for path in reads]
+def snapshot(target: Target, vendor: str, operation: str, key: str) -> list[Any]:
+    """What the vendor's own reads show of the fixture's records (``strategies.state_reads``): what a
+    rejected ``operation`` must leave as it was. Works on any server."""
+    return [
+        (read.method(), read.path(), read.query, (sent := target.send(read, key)).status, sent.text)
+        for read in state_reads(vendor, operation)
+    ]
 
 
 def _seeded(test: Callable[[], None], seed_value: int | None) -> Callable[[], None]:
@@ -91,23 +49,23 @@ def _seeded(test: Callable[[], None], seed_value: int | None) -> Callable[[], No
 def refused(target: Target, vendor: str) -> str | None:
     """Why the server will not let the checks in (a 401 to the key), or None."""
     key = target.new_key()
-    for path, status, _ in snapshot(target, vendor, key):
-        if status == 401:
-            return f"{vendor}: GET {path} answered 401 to the key {key!r}: does the server want --api-key?"
+    read = state_reads(vendor, next(iter(vendor_contract(vendor).operations)))[0]
+    if (sent := target.send(read, key)).status == 401:
+        return f"{vendor}: {sent.curl()} answered 401 to the key {key!r}: does the server want --api-key?"
     return None
 
 
 def check_valid(target: Target, vendor: str, operation: str, config: settings, seed_value: int | None = None) -> None:
     """Valid requests: a documented success status, a body that fits."""
-    successes = sorted(s for s in _contract(vendor).operations[operation].responses if 200 <= s < 300)
+    successes = sorted(s for s in vendor_contract(vendor).operations[operation].responses if 200 <= s < 300)
 
     @config
     @given(valid_requests(vendor, operation))
     def run(request: GeneratedRequest) -> None:
         sent = target.send(request, target.new_key())
         if sent.status not in successes:
-            raise ContractBroken(sent, f"a status in {successes}", _answer(sent))
-        _fits(sent, target, vendor, operation)
+            raise ContractBroken(sent, f"a status in {successes}", answer(sent))
+        assert_fits(sent, target, vendor, operation)
 
     _seeded(run, seed_value)()
 
@@ -120,12 +78,12 @@ def check_invalid(target: Target, vendor: str, operation: str, config: settings,
     def run(pair: tuple[GeneratedRequest, int]) -> None:
         request, status = pair
         key = target.new_key()
-        before = snapshot(target, vendor, key)
+        before = snapshot(target, vendor, operation, key)
         sent = target.send(request, key)
         if sent.status != status:
-            raise ContractBroken(sent, f"status {status} for a request that breaks the schema", _answer(sent))
-        _fits(sent, target, vendor, operation)
-        if snapshot(target, vendor, key) != before:
+            raise ContractBroken(sent, f"status {status} for a request that breaks the schema", answer(sent))
+        assert_fits(sent, target, vendor, operation)
+        if snapshot(target, vendor, operation, key) != before:
             raise ContractBroken(sent, "no change after a rejected request", "the vendor's records changed")
 
     _seeded(run, seed_value)()
@@ -170,7 +128,7 @@ class Suite:
     def checks(self) -> list[tuple[str, Callable[[], None]]]:
         found: list[tuple[str, Callable[[], None]]] = []
         for vendor in self.vendors:
-            contract = _contract(vendor)
+            contract = vendor_contract(vendor)
             for operation, spec in contract.operations.items():
                 found.append(
                     (

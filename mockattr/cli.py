@@ -16,9 +16,9 @@ from mockattr import server as tls_server
 from mockattr.admin import ADMIN_PREFIX
 from mockattr.app import create_app, runtime_of
 from mockattr.durable import StateFileError
-from mockattr.runtime import FixtureError
 from mockattr.store import DEFAULT_MAX_TENANTS
 from mockattr.tls import Certificates, generate
+from mockattr.vendor import FixtureError
 
 if TYPE_CHECKING:
     from mockattr.checks import CheckResult

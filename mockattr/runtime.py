@@ -7,8 +7,6 @@ answer JSON. Each request is journaled with what in it broke the contract, if an
 
 from __future__ import annotations
 
-import importlib
-import json
 import threading
 import time
 from collections.abc import Iterable
@@ -20,16 +18,15 @@ from flask import Response
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
-from mockattr import VENDOR_IDS, auth
+from mockattr import auth
 from mockattr.contract import Contract, Operation, check, load_contract, violations
-from mockattr.discovery import fixture_file
 from mockattr.durable import DurableStore
 from mockattr.errors import ApiError
 from mockattr.faults import Fault, FaultPlan
 from mockattr.journal import Journal, JournalEntry, redact
 from mockattr.jsonio import JSON, dump_json, json_response, parse_json
-from mockattr.store import DEFAULT_MAX_TENANTS, TenantLimit, TenantStore, fresh_copy
-from mockattr.vendor import Call, Vendor
+from mockattr.store import DEFAULT_MAX_TENANTS, TenantLimit, TenantStore
+from mockattr.vendor import Call, FixtureError, Vendor, fresh_copy, load_fixture, load_vendor
 
 UNROUTED = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
 """werkzeug's HTTP errors that are the vendor's own errors (by name in index.json)."""
@@ -53,49 +50,6 @@ def read_limited_body(request: Request) -> bytes:
         raise MalformedBody(f"unreadable ({err})") from err
     if len(data) > MAX_BODY_BYTES:
         raise RequestEntityTooLarge()
-    return data
-
-
-class FixtureError(ValueError):
-    """Fixture or seed data that does not fit its vendor's ``fixture.json`` schema."""
-
-
-def load_vendor(vendor_id: str) -> Vendor:
-    """The ``VENDOR`` of ``mockattr.vendors.<vendor_id>``."""
-    if vendor_id not in VENDOR_IDS:
-        raise ValueError(f"unknown vendor {vendor_id!r}; known: {', '.join(VENDOR_IDS)}")
-    try:
-        module = importlib.import_module(f"mockattr.vendors.{vendor_id}")
-    except ModuleNotFoundError as err:
-        if err.name != f"mockattr.vendors.{vendor_id}":
-            raise
-        missing = f"no module mockattr.vendors.{vendor_id} (vendors/{vendor_id}.py)"
-        raise ValueError(f"vendor {vendor_id!r}: {missing}") from err
-    if not isinstance(getattr(module, "VENDOR", None), Vendor):
-        raise ValueError(f"vendor {vendor_id!r}: mockattr.vendors.{vendor_id} has no VENDOR = Vendor(...)")
-    return module.VENDOR
-
-
-def load_fixture(
-    vendor_id: str, contract: Contract, fixtures_dir: Path | None = None, vendor: Vendor | None = None
-) -> dict[str, Any]:
-    """``<fixtures_dir>/<vendor>.json``, or the embedded one when that folder has none; validated against
-    ``fixture.json`` and, given the ``vendor``, by building a world from it."""
-    path = fixtures_dir / f"{vendor_id}.json" if fixtures_dir else None
-    if path is None or not path.is_file():
-        path = fixture_file(vendor_id)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as err:
-        raise FixtureError(f"{path}: not valid JSON: {err}") from err
-    violation = check(contract.validator("fixture.json"), data)
-    if violation:
-        raise FixtureError(f"{path}: {violation}")
-    if vendor is not None:
-        try:
-            vendor.new_world(fresh_copy(data), contract)
-        except ValueError as err:
-            raise FixtureError(f"{path}: {err}") from err
     return data
 
 

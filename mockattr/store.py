@@ -5,13 +5,14 @@ runtime uses one of them."""
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from mockattr.vendor import fresh_copy
 
 
 @dataclass
@@ -98,8 +99,3 @@ class TenantStore:
     def tenant_count(self) -> int:
         """How many tenants have a world now."""
         return len(self._tenants)
-
-
-def fresh_copy(data: Any) -> Any:
-    """A deep copy of fixture data, so no world shares a mutable object with another."""
-    return copy.deepcopy(data)

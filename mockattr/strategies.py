@@ -21,9 +21,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from mockattr import VENDOR_IDS
 from mockattr.contract import Contract, load_contract
-from mockattr.runtime import load_fixture
 from mockattr.schemagen import from_schema, mutants
+from mockattr.vendor import load_fixture, vendor_part
 
 __all__ = ["GeneratedRequest", "attribute_keys", "attribute_values", "invalid_requests", "valid_requests"]
 
@@ -40,33 +41,43 @@ class GeneratedRequest:
 
     @property
     def has_body(self) -> bool:
-        return _contract(self.vendor).operations[self.operation].request is not None
+        return vendor_contract(self.vendor).operations[self.operation].request is not None
 
     def path(self) -> str:
         """The path below the vendor's prefix, e.g. ``/v1/customers/cus_.../attributes``."""
-        return _contract(self.vendor).operations[self.operation].path.format(**self.path_params)
+        return vendor_contract(self.vendor).operations[self.operation].path.format(**self.path_params)
 
     def method(self) -> str:
-        return _contract(self.vendor).operations[self.operation].method
+        return vendor_contract(self.vendor).operations[self.operation].method
 
 
 @cache
-def _contract(vendor: str) -> Contract:
+def vendor_contract(vendor: str) -> Contract:
+    """The vendor's contract (open level), loaded once."""
     return load_contract(vendor)
 
 
 @cache
-def _fixture(vendor: str) -> dict[str, Any]:
-    return load_fixture(vendor, _contract(vendor))
+def vendor_fixture(vendor: str) -> dict[str, Any]:
+    """The vendor's embedded fixture: what a fresh tenant holds."""
+    return load_fixture(vendor, vendor_contract(vendor))
 
 
 @cache
-def _schema(vendor: str, ref: str) -> dict[str, Any]:
-    return _contract(vendor).resolved(ref)
+def testing_hints(vendor: str) -> dict[str, Any]:
+    """The ``testing`` block of the vendor's index.json (empty when it has none)."""
+    return vendor_contract(vendor).index.get("testing", {})
 
 
-def _from_ref(vendor: str, ref: str) -> st.SearchStrategy[Any]:
-    return from_schema(_schema(vendor, ref), _contract(vendor).validator(ref))
+@cache
+def resolved(vendor: str, ref: str) -> dict[str, Any]:
+    """The schema at ``ref`` of the vendor's contract, its references resolved."""
+    return vendor_contract(vendor).resolved(ref)
+
+
+def from_ref(vendor: str, ref: str) -> st.SearchStrategy[Any]:
+    """Values of the schema at ``ref`` (e.g. ``common.json#/$defs/key``) of the vendor's contract."""
+    return from_schema(resolved(vendor, ref), vendor_contract(vendor).validator(ref))
 
 
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -158,16 +169,6 @@ EDGE_VALUES: dict[str, tuple[Any, ...]] = {
         "0000-01-01T00:00:00Z",
     ),
 }
-TYPE_EDGES = {
-    ("chartmogul", "String"): "text",
-    ("chartmogul", "Integer"): "number",
-    ("chartmogul", "Decimal"): "number",
-    ("chartmogul", "Timestamp"): "timestamp",
-    ("chartmogul", "Boolean"): "boolean",
-    ("bunce", "text"): "text",
-    ("bunce", "numeric"): "number",
-    ("bunce", "timestamp"): "timestamp",
-}
 EDGE_KEYS = (
     "a",
     "A_1",
@@ -185,16 +186,28 @@ EDGE_KEYS = (
 )
 
 
+def _attribute_type(vendor: str, type_name: str) -> dict[str, str]:
+    types = testing_hints(vendor).get("attribute_types", {})
+    if type_name not in types:
+        raise ValueError(
+            f"{vendor} has no attribute type {type_name!r} (index.json testing.attribute_types): {sorted(types)}"
+        )
+    return types[type_name]
+
+
 def _value_fits(vendor: str, type_name: str, value: Any) -> bool:
-    return _contract(vendor).validator(f"common.json#/$defs/{type_name}").is_valid(value) and dates_exist(value)
+    ref = _attribute_type(vendor, type_name)["schema"]
+    return vendor_contract(vendor).validator(ref).is_valid(value) and dates_exist(value)
 
 
 def attribute_values(vendor: str, type_name: str, valid: bool = True) -> st.SearchStrategy[Any]:
-    """Values of a data type (``chartmogul``: String, Integer, Decimal, Timestamp, Boolean; ``bunce``: text,
-    numeric, timestamp), valid or not by the type's schema, with the edge cases drawn often."""
-    edges = [v for v in EDGE_VALUES[TYPE_EDGES[(vendor, type_name)]] if _value_fits(vendor, type_name, v) == valid]
+    """Values of one of the vendor's data types (index.json ``testing.attribute_types``: ChartMogul's
+    String, Integer, Decimal, Timestamp, Boolean; Bunce's text, numeric, timestamp), valid or not by the
+    type's schema, with the edge cases drawn often."""
+    hint = _attribute_type(vendor, type_name)
+    edges = [v for v in EDGE_VALUES[hint["edges"]] if _value_fits(vendor, type_name, v) == valid]
     if valid:
-        drawn = _from_ref(vendor, f"common.json#/$defs/{type_name}").filter(dates_exist)
+        drawn = from_ref(vendor, hint["schema"]).filter(dates_exist)
     else:
         drawn = st.one_of(st.text(max_size=30), st.integers(), st.floats(allow_nan=False), st.booleans()).filter(
             lambda v: not _value_fits(vendor, type_name, v)
@@ -202,142 +215,111 @@ def attribute_values(vendor: str, type_name: str, valid: bool = True) -> st.Sear
     return st.one_of(st.sampled_from(edges), drawn) if edges else drawn
 
 
-def attribute_keys(valid: bool = True) -> st.SearchStrategy[str]:
-    """ChartMogul custom attribute keys, valid or not by ``common.json#/$defs/key``."""
-    validator = _contract("chartmogul").validator("common.json#/$defs/key")
+def attribute_keys(valid: bool = True, vendor: str | None = None) -> st.SearchStrategy[str]:
+    """Custom attribute keys, valid or not by the key schema index.json names (``testing.attribute_key``);
+    ``vendor`` may be left out when one vendor names one (ChartMogul)."""
+    if vendor is None:
+        named = [v for v in VENDOR_IDS if "attribute_key" in testing_hints(v)]
+        if len(named) != 1:
+            raise ValueError(f"attribute_keys: say which vendor (vendors with an attribute_key: {named})")
+        vendor = named[0]
+    ref = testing_hints(vendor)["attribute_key"]
+    validator = vendor_contract(vendor).validator(ref)
     edges = [k for k in EDGE_KEYS if validator.is_valid(k) == valid]
-    drawn = (
-        _from_ref("chartmogul", "common.json#/$defs/key")
-        if valid
-        else st.text(max_size=20).filter(lambda k: not validator.is_valid(k))
-    )
+    drawn = from_ref(vendor, ref) if valid else st.text(max_size=20).filter(lambda k: not validator.is_valid(k))
     return st.one_of(st.sampled_from(edges), drawn)
 
 
 # --- valid requests, bound to the fixtures where the operation needs existing things ---------------
 
 
-def _request_ref(vendor: str, operation: str) -> str | None:
-    entry = next(e for e in _contract(vendor).index["operations"] if e["id"] == operation)
-    return entry.get("request")
+def _entry(vendor: str, operation: str) -> dict[str, Any]:
+    return next(e for e in vendor_contract(vendor).index["operations"] if e["id"] == operation)
 
 
-def _path_ids(vendor: str) -> st.SearchStrategy[dict[str, str]]:
-    data = _fixture(vendor)
-    if vendor == "chartmogul":
-        return st.sampled_from([c["uuid"] for c in data["customers"]]).map(lambda u: {"uuid": u})
-    if vendor == "invisible_collector":
-        ids = [c["gid"] for c in data["customers"]] + [c["externalId"] for c in data["customers"] if c["externalId"]]
-        return st.sampled_from(ids).map(lambda i: {"id": i})
-    return st.just({})
+def fixture_values(data: Any, pointer: str) -> list[Any]:
+    """The values at ``pointer`` in fixture data: names separated by ``/``, ``*`` for every item of a list
+    (``customers/*/uuid``). Missing and null values are left out."""
+    found = [data]
+    for part in pointer.split("/"):
+        step: list[Any] = []
+        for value in found:
+            if part == "*" and isinstance(value, list):
+                step.extend(value)
+            elif isinstance(value, dict) and value.get(part) is not None:
+                step.append(value[part])
+        found = step
+    return found
 
 
-def _bound_custom(wrappable: bool) -> dict[str, Any]:
-    """ChartMogul's custom map with exactly the fixture's defined keys, each value of its type."""
-    properties = {}
-    for key, type_name in _fixture("chartmogul")["attribute_definitions"].items():
-        value = _schema("chartmogul", f"common.json#/$defs/{type_name}")
-        wrapped = {
-            "type": "object",
-            "required": ["value"],
-            "additionalProperties": False,
-            "properties": {"value": value, "source": {"type": "string"}},
-        }
-        properties[key] = {"anyOf": [value, wrapped]} if wrappable else value
-    return {"type": "object", "properties": properties, "additionalProperties": False}
+def fixture_path_ids(vendor: str, operation: str) -> list[dict[str, str]]:
+    """Every choice of path parameters that names the fixture's records: from the pointers of index.json's
+    ``testing.path_params``, or else every ``<list>/*/<name>`` of the fixture."""
+    names = re.findall(r"{(\w+)}", _entry(vendor, operation)["path"])
+    data, declared = vendor_fixture(vendor), testing_hints(vendor).get("path_params", {})
+    choices: list[dict[str, str]] = [{}]
+    for name in names:
+        pointers = declared.get(name) or [f"{key}/*/{name}" for key, value in data.items() if isinstance(value, list)]
+        values = sorted({str(v) for pointer in pointers for v in fixture_values(data, pointer)})
+        if not values:
+            raise ValueError(
+                f"{vendor} {operation}: no fixture value for path parameter {name!r} (index.json testing.path_params)"
+            )
+        choices = [{**chosen, name: value} for chosen in choices for value in values]
+    return choices
 
 
-def _chartmogul_body(operation: str) -> st.SearchStrategy[Any]:
-    data = _fixture("chartmogul")
-    definitions = data["attribute_definitions"]
-    emails = [c["email"] for c in data["customers"] if c["email"]]
-    body = _from_ref("chartmogul", _request_ref("chartmogul", operation) or "")
-    if operation in ("add", "add_by_email"):
-
-        def consistent(value: dict[str, Any]) -> bool:
-            types: dict[str, str] = dict(definitions)
-            for item in value["custom"]:
-                if types.setdefault(item["key"], item["type"]) != item["type"]:
-                    return False
-            return True
-
-        body = body.filter(consistent)
-    if operation == "update":
-        body = from_schema(
-            {
-                "type": "object",
-                "required": ["custom"],
-                "additionalProperties": False,
-                "properties": {"custom": _bound_custom(wrappable=True)},
-            }
-        )
-    if operation == "customer_update":
-        custom = from_schema(_bound_custom(wrappable=True))
-
-        def bind(drawn: tuple[dict[str, Any], dict[str, Any], bool]) -> dict[str, Any]:
-            """attributes.custom may only name defined keys: the drawn map is replaced by a bound one, or dropped."""
-            patch, bound, keep = drawn
-            if "attributes" not in patch and not keep:
-                return patch
-            attributes = {k: v for k, v in patch.get("attributes", {}).items() if k != "custom"}
-            return {**patch, "attributes": {**attributes, **({"custom": bound} if keep else {})}}
-
-        body = st.tuples(body, custom, st.booleans()).map(bind)
-    if operation.endswith("by_email"):
-        body = st.tuples(body, st.sampled_from(emails)).map(lambda t: {**t[0], "email": t[1]})
-    return body
+def path_ids(vendor: str, operation: str) -> st.SearchStrategy[dict[str, str]]:
+    """One of ``fixture_path_ids``."""
+    return st.sampled_from(fixture_path_ids(vendor, operation))
 
 
-def _bunce_body(operation: str) -> st.SearchStrategy[Any]:
-    data = _fixture("bunce")
-    body = _from_ref("bunce", _request_ref("bunce", operation) or "")
-    if operation == "attribute_create":
-        names = {a["name"].lower() for a in data["attributes"]}
-        return body.filter(lambda b: b["name"].lower() not in names)
-    if operation == "set_values":  # most rows name a defined attribute, so their values are checked
-        ids = st.sampled_from([a["id"] for a in data["attributes"]])
-        chosen = st.lists(st.one_of(st.none(), ids, ids, ids), min_size=8, max_size=8)
-
-        def rebind(pair: tuple[dict[str, Any], list[str | None]]) -> dict[str, Any]:
-            rows, new_ids = pair[0]["attributes"], pair[1][: len(pair[0]["attributes"])]
-            return {"attributes": [{**row, "id": new} if new else row for row, new in zip(rows, new_ids, strict=True)]}
-
-        return st.tuples(body, chosen).map(rebind)
-    return body
+def state_reads(vendor: str, operation: str) -> list[GeneratedRequest]:
+    """The reads that show whether a rejected ``operation`` changed anything: those it declares
+    (``reads`` in its index entry), else the vendor's (``testing.reads``), else every GET operation; each
+    for every record of the fixture its path names."""
+    declared = _entry(vendor, operation).get("reads") or testing_hints(vendor).get("reads")
+    if declared is None:
+        declared = [{"operation": o.id} for o in vendor_contract(vendor).operations.values() if o.method == "GET"]
+    return [
+        GeneratedRequest(vendor, read["operation"], params, None, dict(read.get("query", {})))
+        for read in declared
+        for params in fixture_path_ids(vendor, read["operation"])
+    ]
 
 
-def _invisible_collector_body(operation: str) -> st.SearchStrategy[Any]:
-    body = _from_ref("invisible_collector", _request_ref("invisible_collector", operation) or "")
-    if operation == "customer_create":
-        taken = {c["externalId"] for c in _fixture("invisible_collector")["customers"]}
-        return body.filter(lambda b: b.get("externalId") not in taken)
-    return body
-
-
-_BODIES = {"chartmogul": _chartmogul_body, "bunce": _bunce_body, "invisible_collector": _invisible_collector_body}
+def request_bodies(vendor: str, operation: str) -> st.SearchStrategy[Any]:
+    """Bodies the operation's request schema accepts, refined by the vendor's ``testing`` module when it
+    has one (``refine_body(operation, drawn)``: bind them to the fixtures where state decides)."""
+    drawn = from_ref(vendor, _entry(vendor, operation)["request"])
+    hooks = vendor_part(vendor, "testing")
+    refine = getattr(hooks, "refine_body", None)
+    return refine(operation, drawn) if refine else drawn
 
 
 def valid_requests(vendor: str, operation: str) -> st.SearchStrategy[GeneratedRequest]:
     """Requests the contract says succeed on a tenant fresh from the embedded fixtures."""
-    entry = next(e for e in _contract(vendor).index["operations"] if e["id"] == operation)
-    body: st.SearchStrategy[Any] = _BODIES[vendor](operation).filter(dates_exist) if entry.get("request") else st.none()
+    entry = _entry(vendor, operation)
+    body: st.SearchStrategy[Any] = (
+        request_bodies(vendor, operation).filter(dates_exist) if entry.get("request") else st.none()
+    )
     query: st.SearchStrategy[dict[str, str]] = st.just({})
     if entry.get("query"):  # cursors are only valid when a server gave them out: none here
-        query = _from_ref(vendor, entry["query"]).map(lambda q: {k: v for k, v in q.items() if k != "cursor"})
-    return st.builds(GeneratedRequest, st.just(vendor), st.just(operation), _path_ids(vendor), body, query)
+        query = from_ref(vendor, entry["query"]).map(lambda q: {k: v for k, v in q.items() if k != "cursor"})
+    return st.builds(GeneratedRequest, st.just(vendor), st.just(operation), path_ids(vendor, operation), body, query)
 
 
 def invalid_requests(vendor: str, operation: str) -> st.SearchStrategy[tuple[GeneratedRequest, int]]:
     """Requests whose body or query breaks the operation's schema, each with the status the vendor
     answers for that; ``st.nothing()`` for an operation that takes neither."""
-    contract = _contract(vendor)
-    entry = next(e for e in contract.index["operations"] if e["id"] == operation)
+    contract = vendor_contract(vendor)
+    entry = _entry(vendor, operation)
     status = contract.index["errors"]["invalid_parameter"]["status"]
     strategies = []
     if entry.get("request"):
         validator = contract.validator(entry["request"])
         bodies = st.one_of(
-            mutants(_BODIES[vendor](operation), validator),
+            mutants(request_bodies(vendor, operation), validator),
             st.one_of(st.lists(st.integers(), max_size=2), st.text(max_size=5), st.integers()),
         )
         strategies.append(
@@ -345,18 +327,20 @@ def invalid_requests(vendor: str, operation: str) -> st.SearchStrategy[tuple[Gen
                 GeneratedRequest,
                 st.just(vendor),
                 st.just(operation),
-                _path_ids(vendor),
+                path_ids(vendor, operation),
                 bodies.filter(lambda b: not validator.is_valid(b)),
             )
         )
     if entry.get("query"):
         validator = contract.validator(entry["query"])
-        names = sorted(_schema(vendor, entry["query"]).get("properties", {}))
+        names = sorted(resolved(vendor, entry["query"]).get("properties", {}))
         query = st.builds(lambda name, value: {name: value}, st.sampled_from(names), st.text(max_size=8)).filter(
             lambda q: not validator.is_valid(q)
         )
         strategies.append(
-            st.builds(GeneratedRequest, st.just(vendor), st.just(operation), _path_ids(vendor), st.none(), query)
+            st.builds(
+                GeneratedRequest, st.just(vendor), st.just(operation), path_ids(vendor, operation), st.none(), query
+            )
         )
     if not strategies:
         return st.nothing()

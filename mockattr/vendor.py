@@ -7,14 +7,23 @@ an error body. It exposes them as a module-level ``VENDOR = Vendor(...)``.
 
 from __future__ import annotations
 
+import copy
+import importlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from werkzeug.wrappers import Request
-
-from mockattr.contract import Contract
+from mockattr import VENDOR_IDS
+from mockattr.contract import Contract, check
+from mockattr.discovery import fixture_file
 from mockattr.errors import ApiError
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from werkzeug.wrappers import Request
 
 
 class Touched:
@@ -119,3 +128,63 @@ class Vendor:
     credential: Callable[[Request], str | None] | None = None
     """The request's credential (its tenant), or None when missing or malformed; default: as index.json's
     ``auth`` block says (``mockattr.auth``)."""
+
+
+def fresh_copy(data: Any) -> Any:
+    """A deep copy of fixture data, so no world shares a mutable object with another."""
+    return copy.deepcopy(data)
+
+
+class FixtureError(ValueError):
+    """Fixture or seed data that does not fit its vendor's ``fixture.json`` schema."""
+
+
+def load_vendor(vendor_id: str) -> Vendor:
+    """The ``VENDOR`` of ``mockattr.vendors.<vendor_id>``."""
+    if vendor_id not in VENDOR_IDS:
+        raise ValueError(f"unknown vendor {vendor_id!r}; known: {', '.join(VENDOR_IDS)}")
+    try:
+        module = importlib.import_module(f"mockattr.vendors.{vendor_id}")
+    except ModuleNotFoundError as err:
+        if err.name != f"mockattr.vendors.{vendor_id}":
+            raise
+        missing = f"no module mockattr.vendors.{vendor_id} (vendors/{vendor_id}.py)"
+        raise ValueError(f"vendor {vendor_id!r}: {missing}") from err
+    if not isinstance(getattr(module, "VENDOR", None), Vendor):
+        raise ValueError(f"vendor {vendor_id!r}: mockattr.vendors.{vendor_id} has no VENDOR = Vendor(...)")
+    return module.VENDOR
+
+
+def load_fixture(
+    vendor_id: str, contract: Contract, fixtures_dir: Path | None = None, vendor: Vendor | None = None
+) -> dict[str, Any]:
+    """``<fixtures_dir>/<vendor>.json``, or the embedded one when that folder has none; validated against
+    ``fixture.json`` and, given the ``vendor``, by building a world from it."""
+    path = fixtures_dir / f"{vendor_id}.json" if fixtures_dir else None
+    if path is None or not path.is_file():
+        path = fixture_file(vendor_id)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise FixtureError(f"{path}: not valid JSON: {err}") from err
+    violation = check(contract.validator("fixture.json"), data)
+    if violation:
+        raise FixtureError(f"{path}: {violation}")
+    if vendor is not None:
+        try:
+            vendor.new_world(fresh_copy(data), contract)
+        except ValueError as err:
+            raise FixtureError(f"{path}: {err}") from err
+    return data
+
+
+def vendor_part(vendor_id: str, part: str) -> ModuleType | None:
+    """The optional module ``mockattr.vendors.<vendor_id>.<part>`` (e.g. ``testing``), or None when the
+    vendor has none (a vendor that is a single module has none)."""
+    name = f"mockattr.vendors.{vendor_id}.{part}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name in (name, f"mockattr.vendors.{vendor_id}"):
+            return None
+        raise

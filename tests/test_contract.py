@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from mockattr import VENDOR_IDS
 from mockattr.contract import SCHEMA_BASE_URI, check, load_contract
 from mockattr.discovery import data_dir
-from mockattr.runtime import load_fixture, load_vendor
+from mockattr.vendor import load_fixture, load_vendor
 
 SCHEMA_FILES = sorted(p for p in data_dir("schemas").glob("*/*.json") if p.name != "index.json")
 REQUIRED_ERRORS = {

@@ -23,8 +23,10 @@ TAKING_INPUT = [
     for vendor, op in OPERATIONS
     if load_contract(vendor).operations[op].request or load_contract(vendor).operations[op].query
 ]
-TYPES = [("chartmogul", t) for t in ("String", "Integer", "Decimal", "Timestamp", "Boolean")] + [
-    ("bunce", t) for t in ("text", "numeric", "timestamp")
+TYPES = [
+    (vendor, type_name)
+    for vendor in VENDOR_IDS
+    for type_name in load_contract(vendor).index.get("testing", {}).get("attribute_types", {})
 ]
 
 
