@@ -18,7 +18,7 @@ from mockattr.app import create_app, runtime_of
 from mockattr.durable import StateFileError
 from mockattr.store import DEFAULT_MAX_TENANTS
 from mockattr.tls import Certificates, generate
-from mockattr.vendor import FixtureError
+from mockattr.vendor import FixtureError, VendorError
 
 if TYPE_CHECKING:
     from mockattr.checks import CheckResult
@@ -102,7 +102,7 @@ def serve(
             max_tenants=max_tenants,
             state_file=state_file,
         )
-    except (FixtureError, StateFileError, FileNotFoundError) as err:
+    except (FixtureError, VendorError, StateFileError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err
     with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
         certificates = generate(Path(folder)) if tls else None

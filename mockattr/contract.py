@@ -282,7 +282,7 @@ def load_contract(vendor: str, schema_root: Path | None = None, *, strict: bool 
     contract = Contract(vendor=vendor, index=index, registry=_registry(vendor, files))
     if strict:
         contract.strict_registry = _registry(vendor, {name: strict_overlay(doc) for name, doc in files.items()})
-    for name in files["common.json"].get("$defs", {}):  # handlers pick these by name: compile them now
+    for name in files.get("common.json", {}).get("$defs", {}):  # handlers pick these by name: compile them now
         contract.validator(f"common.json#/$defs/{name}")
     contract.validator("fixture.json")
     for entry in index["operations"]:

@@ -26,7 +26,7 @@ from mockattr.faults import Fault, FaultPlan
 from mockattr.journal import Journal, JournalEntry, redact
 from mockattr.jsonio import JSON, dump_json, json_response, parse_json
 from mockattr.store import DEFAULT_MAX_TENANTS, TenantLimit, TenantStore
-from mockattr.vendor import Call, FixtureError, Vendor, fresh_copy, load_fixture, load_vendor
+from mockattr.vendor import Call, FixtureError, Vendor, check_vendor, fresh_copy, load_fixture, load_vendor
 
 UNROUTED = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
 """werkzeug's HTTP errors that are the vendor's own errors (by name in index.json)."""
@@ -72,6 +72,7 @@ class Runtime:
         self.root_vendor = root_vendor
         self.api_keys = frozenset(api_keys) if api_keys else None
         for vendor_id in vendor_ids:
+            check_vendor(vendor_id)
             self.vendors[vendor_id] = load_vendor(vendor_id)
             contract = self.contracts[vendor_id] = load_contract(vendor_id)
             self.fixtures[vendor_id] = load_fixture(vendor_id, contract, fixtures_dir, self.vendors[vendor_id])
@@ -147,7 +148,7 @@ class Runtime:
     def _within_limits(self, vendor_id: str, before: dict[str, int], world: Any) -> None:
         """ValueError when ``world`` holds more of a thing than index.json's ``limits`` allow a tenant, and
         more than it held ``before`` (a limit stops growth: fixtures already past one stay usable)."""
-        limits = self.contracts[vendor_id].index["limits"]
+        limits = self.contracts[vendor_id].index.get("limits", {})
         for name, count in self.vendors[vendor_id].usage(world).items():
             if count > limits[name] and count > before[name]:
                 what = name.replace("_", " ")

@@ -12,12 +12,15 @@ import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from jsonschema import Draft202012Validator
+
 from mockattr import VENDOR_IDS
-from mockattr.contract import Contract, check
-from mockattr.discovery import fixture_file
+from mockattr.contract import Contract, check, load_contract
+from mockattr.discovery import data_dir, fixture_file, schema_folder
 from mockattr.errors import ApiError
 
 if TYPE_CHECKING:
@@ -137,6 +140,76 @@ def fresh_copy(data: Any) -> Any:
 
 class FixtureError(ValueError):
     """Fixture or seed data that does not fit its vendor's ``fixture.json`` schema."""
+
+
+class VendorError(ValueError):
+    """A vendor missing one of its pieces; the message names the vendor and each piece."""
+
+
+@cache
+def _index_validator() -> Draft202012Validator:
+    schema = json.loads((data_dir("schemas") / "index.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _schema_files(index: dict[str, Any]) -> set[str]:
+    """Every schema file the index names, and fixture.json."""
+    named = {"fixture.json"}
+    for entry in index.get("operations", []):
+        named |= {
+            ref for ref in (entry.get("request"), entry.get("query"), *entry.get("responses", {}).values()) if ref
+        }
+    return {ref.split("#")[0] for ref in named}
+
+
+def _module_problems(vendor_id: str, operation_ids: set[str]) -> list[str]:
+    try:
+        vendor = load_vendor(vendor_id)
+    except ValueError as err:
+        return [str(err).removeprefix(f"vendor {vendor_id!r}: ")]
+    problems = [f"VENDOR.id is {vendor.id!r}"] if vendor.id != vendor_id else []
+    if missing := sorted(operation_ids - set(vendor.handlers)):
+        problems.append(f"no handler for operation {', '.join(missing)} (VENDOR.handlers)")
+    if extra := sorted(set(vendor.handlers) - operation_ids):
+        problems.append(f"a handler for {', '.join(extra)}, which index.json does not list")
+    return problems
+
+
+def vendor_problems(vendor_id: str) -> list[str]:
+    """What is missing or wrong in the vendor's three pieces (``schemas/<id>/``, ``fixtures/<id>.json``,
+    ``mockattr.vendors.<id>``), each naming its piece; empty when the vendor is whole."""
+    folder = schema_folder(vendor_id)
+    try:
+        index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    except ValueError as err:
+        return [f"schemas/{vendor_id}/index.json: not JSON: {err}"]
+    problems = [
+        f"schemas/{vendor_id}/index.json: {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+        for e in _index_validator().iter_errors(index)
+    ]
+    if problems:
+        return problems
+    if index["vendor"] != vendor_id:
+        problems.append(f"schemas/{vendor_id}/index.json: vendor is {index['vendor']!r}, not its folder's name")
+    problems += [
+        f"schemas/{vendor_id}/{name}: missing" for name in sorted(_schema_files(index)) if not (folder / name).is_file()
+    ]
+    if problems:
+        return problems
+    if not fixture_file(vendor_id).is_file():
+        problems.append(f"fixtures/{vendor_id}.json: missing")
+    else:
+        try:
+            load_fixture(vendor_id, load_contract(vendor_id))
+        except FixtureError as err:
+            problems.append(f"fixtures/{vendor_id}.json: {err}")
+    return problems + _module_problems(vendor_id, {entry["id"] for entry in index["operations"]})
+
+
+def check_vendor(vendor_id: str) -> None:
+    """Raise ``VendorError`` naming the vendor and every missing piece, if any."""
+    if problems := vendor_problems(vendor_id):
+        raise VendorError(f"vendor {vendor_id!r} is incomplete:\n  " + "\n  ".join(problems))
 
 
 def load_vendor(vendor_id: str) -> Vendor:

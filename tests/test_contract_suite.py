@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import Phase, settings
 
+from mockattr import VENDOR_IDS
 from mockattr.app import create_app, runtime_of
 from mockattr.checks import Suite, check_machine
 from mockattr.server import start_background
@@ -46,7 +47,7 @@ class ForgetfulStore(TenantStore):
             yield copy.deepcopy(world) if count % 3 == 0 else world
 
 
-@pytest.mark.parametrize("vendor", ["chartmogul", "bunce", "invisible_collector"])
+@pytest.mark.parametrize("vendor", VENDOR_IDS)
 def test_state_machine_finds_a_planted_bug(vendor: str) -> None:
     app = create_app()
     runtime = runtime_of(app)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from support import VendorClient
 
+from mockattr import VENDOR_IDS
 from mockattr.app import create_app
 from mockattr.contract import load_contract
 from mockattr.discovery import data_dir
@@ -112,7 +113,7 @@ def test_invisible_collector_customers_and_values(mockattr: MockattrHandle, invi
     assert invisible_collector.call("attributes_set", {"f0": "changed"}, id=GID).status_code == 200
 
 
-@pytest.mark.parametrize("vendor", ["chartmogul", "bunce", "invisible_collector"])
+@pytest.mark.parametrize("vendor", [v for v in VENDOR_IDS if "limits" in load_contract(v).index])
 def test_every_limit_is_marked_as_the_mocks_choice(vendor: str) -> None:
     index = load_contract(vendor).index
     assert "mock's choice" in index["limits"]["$comment"]
@@ -137,7 +138,7 @@ def test_a_seed_past_a_limit_is_refused_and_changes_nothing(
     from mockattr.handle import AdminError
 
     chartmogul.call("retrieve", key="k1", uuid=ADAM)  # a tenant that exists before the seeds
-    before = {vendor: mockattr.state(vendor, key="k1") for vendor in ("chartmogul", "bunce", "invisible_collector")}
+    before = {vendor: mockattr.state(vendor, key="k1") for vendor in VENDOR_IDS}
     tags = [f"t{n}" for n in range(limit("chartmogul", "tags_per_customer") + 1)]
     devices = [
         {"device_type": "ios", "device_token": f"d{n}"} for n in range(limit("bunce", "devices_per_customer") + 1)

@@ -7,6 +7,8 @@ from typing import Protocol
 import pytest
 from support import VendorClient
 
+from mockattr import VENDOR_IDS
+
 
 class Adapter(Protocol):
     def set(self, values: dict[str, str]) -> None: ...
@@ -69,6 +71,10 @@ class InvisibleCollectorAdapter:
 
 
 ADAPTERS = {"chartmogul": ChartMogulAdapter, "bunce": BunceAdapter, "invisible_collector": InvisibleCollectorAdapter}
+
+
+def test_every_vendor_has_a_scenario_adapter() -> None:
+    assert set(ADAPTERS) == set(VENDOR_IDS), "tests/test_scenarios.py: a vendor without an adapter is never tried"
 
 
 @pytest.mark.parametrize("vendor", ADAPTERS)

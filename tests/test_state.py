@@ -10,7 +10,7 @@ import pytest
 import requests
 from support import VendorClient, basic
 
-from mockattr import __version__
+from mockattr import VENDOR_IDS, __version__
 from mockattr.app import create_app
 from mockattr.server import start_background
 
@@ -102,7 +102,7 @@ def test_health_and_version_header(server_url: str) -> None:
     assert response.json() == {
         "status": "ok",
         "version": __version__,
-        "vendors": {"chartmogul": "/chartmogul", "bunce": "/bunce", "invisible_collector": "/invisible_collector"},
+        "vendors": {vendor: f"/{vendor}" for vendor in VENDOR_IDS},
         "tenants": 0,
         "max_tenants": 1000,
     }
