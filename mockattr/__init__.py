@@ -1,9 +1,56 @@
-"""mockattr: stateful mock servers for customer custom-attribute APIs."""
+"""mockattr: stateful mock servers for customer custom-attribute APIs.
 
-__version__ = "0.1.0"
+What users import is named in ``__all__``; each name is loaded when first used, so that
+``import mockattr.strategies`` loads no server code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from mockattr.discovery import vendor_ids
+
+__version__ = "0.1.0"
 
 VENDOR_IDS = vendor_ids()
 """Every vendor mockattr serves, spelled as in URLs, modules, schema folders and fixture files: found by
 ``mockattr.discovery``, not listed."""
+
+_LAZY = {
+    "Mockattr": "mockattr.handle",
+    "RecordedRequest": "mockattr.handle",
+    "AdminError": "mockattr.handle",
+    "create_app": "mockattr.app",
+    "FixtureError": "mockattr.vendor",
+    "VendorError": "mockattr.vendor",
+    "StateFileError": "mockattr.durable",
+}
+
+__all__ = [
+    "VENDOR_IDS",
+    "AdminError",
+    "FixtureError",
+    "Mockattr",
+    "RecordedRequest",
+    "StateFileError",
+    "VendorError",
+    "__version__",
+    "create_app",
+    "strategies",
+]
+
+if TYPE_CHECKING:
+    from mockattr import strategies
+    from mockattr.app import create_app
+    from mockattr.durable import StateFileError
+    from mockattr.handle import AdminError, Mockattr, RecordedRequest
+    from mockattr.vendor import FixtureError, VendorError
+
+
+def __getattr__(name: str) -> Any:
+    if name == "strategies":
+        return importlib.import_module("mockattr.strategies")
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mockattr' has no attribute {name!r}")

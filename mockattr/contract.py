@@ -30,14 +30,15 @@ SCHEMA_BASE_URI = "https://schemas.mockattr.invalid/"
 """Base URI the local registry files schemas under; the .invalid domain never resolves."""
 
 @cache
-def _ecma_regex(pattern: str) -> regress.Regex:
+def ecma_regex(pattern: str) -> regress.Regex:
+    """``pattern`` compiled as JSON Schema means it: an ECMA-262 regular expression (compiled once)."""
     return regress.Regex(pattern)
 
 
 def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Any:
     """``pattern`` with ECMA 262 semantics, as JSON Schema means it (Python's ``re`` lets ``$`` match
     before a trailing newline and ``\\d`` match any Unicode digit)."""
-    if validator.is_type(instance, "string") and _ecma_regex(pattern).find(instance) is None:
+    if validator.is_type(instance, "string") and ecma_regex(pattern).find(instance) is None:
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 

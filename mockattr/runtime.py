@@ -78,7 +78,7 @@ class Runtime:
             self.fixtures[vendor_id] = load_fixture(vendor_id, contract, fixtures_dir, self.vendors[vendor_id])
         self.store: TenantStore | DurableStore
         if state_file is None:
-            self.store = TenantStore({vendor_id: self._seeder(vendor_id) for vendor_id in self.vendors}, max_tenants)
+            self.store = TenantStore({vendor_id: self.seeder(vendor_id) for vendor_id in self.vendors}, max_tenants)
         else:
             self.store = DurableStore(state_file, self.new_world, self.stored_world, max_tenants, self.vendors)
         self.journal = Journal()
@@ -90,7 +90,8 @@ class Runtime:
 
     # --- state ---------------------------------------------------------------------------------
 
-    def _seeder(self, vendor_id: str) -> Any:
+    def seeder(self, vendor_id: str) -> Any:
+        """A function building a new tenant's world of ``vendor_id``."""
         return lambda: self.new_world(vendor_id)
 
     def new_world(self, vendor_id: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 from jsonschema.protocols import Validator
 
-from mockattr.contract import _ecma_regex
+from mockattr.contract import ecma_regex
 
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 HANDLED = {
@@ -133,7 +133,7 @@ def _typed(kind: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         )
     if kind == "string":
         if "pattern" in schema:  # Python regex draws; the ECMA 262 regex (as the schema means it) decides
-            ecma = _ecma_regex(schema["pattern"])
+            ecma = ecma_regex(schema["pattern"])
             return st.from_regex(schema["pattern"], fullmatch=True).filter(
                 lambda s: (
                     schema.get("minLength", 0) <= len(s) <= schema.get("maxLength", 10**9) and ecma.find(s) is not None

@@ -51,7 +51,7 @@ class ForgetfulStore(TenantStore):
 def test_state_machine_finds_a_planted_bug(vendor: str) -> None:
     app = create_app()
     runtime = runtime_of(app)
-    runtime.store = ForgetfulStore({v: runtime._seeder(v) for v in runtime.vendors})
+    runtime.store = ForgetfulStore({v: runtime.seeder(v) for v in runtime.vendors})
     server = start_background(app)
     try:
         with pytest.raises(AssertionError) as found:
