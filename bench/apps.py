@@ -32,7 +32,7 @@ def bare_app() -> Flask:
 
 def mockattr_app() -> Flask:
     """mockattr with its embedded fixtures, state in memory."""
-    from mockattr.app import create_app
+    from mockattr.server.app import create_app
 
     return create_app()
 
@@ -42,11 +42,11 @@ def main() -> None:
     factory = {"bare": bare_app, "mockattr": mockattr_app}[app_name]
     here = str(Path(__file__).resolve().parent)
     if server == "werkzeug":
-        from mockattr.server import bind
+        from mockattr.serving.werkzeug_server import bind
 
         bind(factory(), "127.0.0.1", port).serve_forever()
     elif server == "waitress":
-        from mockattr.standalone import bind as bind_waitress
+        from mockattr.serving.waitress_server import bind as bind_waitress
 
         bind_waitress(factory(), "127.0.0.1", port).run()
     elif server == "gunicorn":

@@ -300,9 +300,9 @@ def wiremock_target(folder: Path, body: dict) -> Target:
 def plugin_timings(samples: int) -> tuple[float, float]:
     """(ms from starting the plugin's server to the first request served, mean ms of the ``mockattr``
     fixture's per-test reset), done the way the plugin's fixtures do them."""
-    from mockattr.app import create_app, runtime_of
-    from mockattr.pytest_plugin import MockattrHandle
-    from mockattr.server import start_background
+    from mockattr.server.app import create_app, runtime_of
+    from mockattr.serving.werkzeug_server import start_background
+    from mockattr.testing.plugin import MockattrHandle
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # pytest captures it; here it would be printed
     started = time.perf_counter()

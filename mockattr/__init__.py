@@ -9,22 +9,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from mockattr.discovery import vendor_ids
+from mockattr.contract.discovery import vendor_ids
 
 __version__ = "0.1.0"
 
 VENDOR_IDS = vendor_ids()
 """Every vendor mockattr serves, spelled as in URLs, modules, schema folders and fixture files: found by
-``mockattr.discovery``, not listed."""
+``mockattr.contract.discovery``, not listed."""
 
 _LAZY = {
-    "Mockattr": "mockattr.handle",
-    "RecordedRequest": "mockattr.handle",
-    "AdminError": "mockattr.handle",
-    "create_app": "mockattr.app",
-    "FixtureError": "mockattr.vendor",
-    "VendorError": "mockattr.vendor",
-    "StateFileError": "mockattr.durable",
+    "Mockattr": "mockattr.testing.handle",
+    "RecordedRequest": "mockattr.testing.handle",
+    "AdminError": "mockattr.testing.handle",
+    "create_app": "mockattr.server.app",
+    "FixtureError": "mockattr.vendors",
+    "VendorError": "mockattr.vendors",
+    "StateFileError": "mockattr.server.durable",
 }
 
 __all__ = [
@@ -42,10 +42,10 @@ __all__ = [
 
 if TYPE_CHECKING:
     from mockattr import strategies
-    from mockattr.app import create_app
-    from mockattr.durable import StateFileError
-    from mockattr.handle import AdminError, Mockattr, RecordedRequest
-    from mockattr.vendor import FixtureError, VendorError
+    from mockattr.server.app import create_app
+    from mockattr.server.durable import StateFileError
+    from mockattr.testing.handle import AdminError, Mockattr, RecordedRequest
+    from mockattr.vendors import FixtureError, VendorError
 
 
 def __getattr__(name: str) -> Any:

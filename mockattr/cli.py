@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING
 import click
 from flask import Flask
 
-from mockattr import VENDOR_IDS, __version__, standalone
-from mockattr import server as tls_server
-from mockattr.admin import ADMIN_PREFIX
-from mockattr.app import create_app, runtime_of
-from mockattr.durable import StateFileError
-from mockattr.store import DEFAULT_MAX_TENANTS
-from mockattr.tls import Certificates, generate
-from mockattr.vendor import FixtureError, VendorError
+from mockattr import VENDOR_IDS, __version__
+from mockattr.server.admin import ADMIN_PREFIX
+from mockattr.server.app import create_app, runtime_of
+from mockattr.server.durable import StateFileError
+from mockattr.server.store import DEFAULT_MAX_TENANTS
+from mockattr.serving import waitress_server as standalone
+from mockattr.serving import werkzeug_server as tls_server
+from mockattr.serving.tls import Certificates, generate
+from mockattr.vendors import FixtureError, VendorError
 
 if TYPE_CHECKING:
-    from mockattr.checks import CheckResult
+    from mockattr.checking.checks import CheckResult
 
 
 @click.group()
@@ -142,7 +143,7 @@ def _announce(app: Flask, url: str, certificates: Certificates | None = None) ->
 def openapi(vendor: str | None) -> None:
     """Print an OpenAPI 3.1 document assembled from the schemas (what `mockattr serve` serves at
     /__mockattr/openapi.json)."""
-    from mockattr.openapi import openapi_document
+    from mockattr.contract.openapi import openapi_document
 
     document = openapi_document([vendor], {vendor: ""}) if vendor else openapi_document()
     click.echo(json.dumps(document, indent=2))
@@ -184,8 +185,8 @@ def check(
     invalid ones get the vendor's error status and body and change nothing. Per vendor: a state machine
     (add, update, remove, read back) against a model. The valid requests assume the mockattr fixtures.
     """
-    from mockattr.checks import Suite, junit_xml, refused
-    from mockattr.target import Target
+    from mockattr.checking.checks import Suite, junit_xml, refused
+    from mockattr.checking.target import Target
 
     chosen = list(vendors) or list(VENDOR_IDS)
     target = Target(

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from mockattr import VENDOR_IDS
 from mockattr.contract import Contract, load_contract
-from mockattr.schemagen import from_schema, mutants
-from mockattr.vendor import load_fixture, vendor_part
+from mockattr.contract.generation import from_schema, mutants
+from mockattr.vendors import load_fixture, vendor_part
 
 __all__ = ["GeneratedRequest", "attribute_keys", "attribute_values", "invalid_requests", "valid_requests"]
 

@@ -1,4 +1,4 @@
-"""Our own tests use the plugin's session server (mockattr.pytest_plugin), reset before every test."""
+"""Our own tests use the plugin's session server (mockattr.testing.plugin), reset before every test."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from support import ServeProcesses, VendorClient
 
-from mockattr.pytest_plugin import MockattrHandle
+from mockattr.testing.plugin import MockattrHandle
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from typing import IO, Any
 import requests
 
 from mockattr import VENDOR_IDS
-from mockattr.auth import vendor_client_headers
 from mockattr.contract import Contract, check, load_contract
+from mockattr.contract.auth import vendor_client_headers
 
 AUTH_HEADERS = {vendor: partial(vendor_client_headers, vendor) for vendor in VENDOR_IDS}
 """How a client of each vendor sends a key: ``AUTH_HEADERS[vendor](key)``."""

@@ -8,8 +8,8 @@ import pytest
 import requests
 from support import VendorClient
 
-from mockattr.handle import AdminError
-from mockattr.pytest_plugin import MockattrHandle
+from mockattr.testing.handle import AdminError
+from mockattr.testing.plugin import MockattrHandle
 
 GID = "061d2feb-81c2-4694-a74a-13cecbe7d2ce"
 
@@ -155,7 +155,7 @@ def test_handle_url_names_the_served_vendors(mockattr: MockattrHandle) -> None:
 
 
 def test_the_journal_is_bounded_in_entries_and_bytes() -> None:
-    from mockattr.journal import Journal, JournalEntry
+    from mockattr.server.journal import Journal, JournalEntry
 
     journal = Journal(limit=5, byte_limit=100)
     for n in range(10):

@@ -14,7 +14,7 @@ import pytest
 import mockattr
 
 PACKAGE = Path(mockattr.__file__).parent
-SERVER_MODULES = ("flask", "waitress", "sqlite3", "mockattr.runtime", "mockattr.app", "mockattr.store")
+SERVER_MODULES = ("flask", "waitress", "sqlite3", "mockattr.server", "mockattr.serving")
 
 
 def loaded_after(statement: str) -> set[str]:
@@ -54,3 +54,61 @@ def test_no_private_name_is_imported_across_modules() -> None:
                     if alias.name.startswith("_") and alias.name != "__version__"
                 ]
     assert found == []
+
+
+LAYERS = ["contract", "vendors", "strategies", "server", "checking", "serving", "testing", "cli"]
+"""ARCHITECTURE.md's layers, lowest first. ``ALLOWED`` says which each may import: its own and lower ones,
+never a sibling (the server and the checker know nothing of each other), and all of them the root package
+for ``VENDOR_IDS`` and ``__version__``. A vendor's own modules may use the contract, the vendors layer, the
+strategies and the checker, never the server."""
+ALLOWED = {
+    "contract": {"contract"},
+    "vendors": {"contract", "vendors"},
+    "strategies": {"contract", "vendors", "strategies"},
+    "server": {"contract", "vendors", "server"},
+    "checking": {"contract", "vendors", "strategies", "checking"},
+    "serving": {"contract", "server", "serving"},
+    "testing": {"contract", "vendors", "strategies", "server", "serving", "checking", "testing"},
+    "cli": set(LAYERS),
+    "a vendor": {"contract", "vendors", "strategies", "checking", "a vendor"},
+}
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] in ("__init__", "__main__"):
+        return "root"
+    if parts[1] == "vendors" and len(parts) > 2:
+        return "a vendor"
+    return parts[1]
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every mockattr module ``path`` imports, at any depth (function-level imports too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mockattr"):
+            found |= {f"{node.module}.{a.name}" if node.module == "mockattr" else node.module for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("mockattr")}
+    return {name for name in found if name not in ("mockattr.VENDOR_IDS", "mockattr.__version__")}
+
+
+def test_every_module_sits_in_a_layer() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        layer = layer_of(".".join(("mockattr", *path.relative_to(PACKAGE).with_suffix("").parts)))
+        assert layer in ALLOWED or layer == "root", f"{path.relative_to(PACKAGE)} is in no layer of ARCHITECTURE.md"
+
+
+def test_imports_go_down_the_layers_only() -> None:
+    broken = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(("mockattr", *path.relative_to(PACKAGE).with_suffix("").parts))
+        layer = layer_of(module)
+        if layer == "root":
+            continue
+        for imported in imports_of(path):
+            target = layer_of(imported)
+            if target != "root" and target not in ALLOWED[layer]:
+                broken.append(f"{path.relative_to(PACKAGE)} ({layer}) imports {imported} ({target})")
+    assert broken == []

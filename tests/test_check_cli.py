@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from support import start_serve
 
-from mockattr.app import create_app, runtime_of
 from mockattr.cli import main
 from mockattr.contract import SchemaValidator
-from mockattr.server import start_background
-from mockattr.vendor import Call, Reply
+from mockattr.server.app import create_app, runtime_of
+from mockattr.serving.werkzeug_server import start_background
+from mockattr.vendors import Call, Reply
 
 
 def test_check_passes_against_mockattr_serve(tmp_path: Path) -> None:

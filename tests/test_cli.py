@@ -94,7 +94,7 @@ def test_vendor_option_serves_one_vendor_at_the_root(vendor: str) -> None:
 
 
 def test_fixtures_option_seeds_new_tenants(tmp_path: Path) -> None:
-    from mockattr.discovery import data_dir
+    from mockattr.contract.discovery import data_dir
 
     data = json.loads((data_dir("fixtures") / "chartmogul.json").read_text())
     data["customers"][0]["attributes"]["custom"]["salesRep"] = "From my fixtures"
@@ -115,7 +115,7 @@ def test_a_broken_fixture_is_a_clear_error_at_start(tmp_path: Path) -> None:
 
 
 def test_a_fixture_value_that_contradicts_its_definition_is_a_clear_error(tmp_path: Path) -> None:
-    from mockattr.discovery import data_dir
+    from mockattr.contract.discovery import data_dir
 
     data = json.loads((data_dir("fixtures") / "chartmogul.json").read_text())
     data["customers"][0]["attributes"]["custom"]["age"] = "old"

@@ -10,8 +10,8 @@ from jsonschema import Draft202012Validator
 
 from mockattr import VENDOR_IDS
 from mockattr.contract import SCHEMA_BASE_URI, check, load_contract
-from mockattr.discovery import data_dir
-from mockattr.vendor import load_fixture, load_vendor
+from mockattr.contract.discovery import data_dir
+from mockattr.vendors import load_fixture, load_vendor
 
 SCHEMA_FILES = sorted(p for p in data_dir("schemas").glob("*/*.json") if p.name != "index.json")
 REQUIRED_ERRORS = {
@@ -94,7 +94,7 @@ def test_the_fast_twin_accepts_nothing_the_schema_rejects(vendor: str, ref: str)
     from hypothesis import strategies as st
 
     from mockattr.contract import fast_twin
-    from mockattr.schemagen import from_schema, mutants
+    from mockattr.contract.generation import from_schema, mutants
 
     contract = load_contract(vendor)
     validator = contract.validator(ref)

@@ -1,4 +1,4 @@
-"""The contract suite (mockattr.checks) against the session's live server, through HTTP; and the state
+"""The contract suite (mockattr.checking.checks) against the session's live server, through HTTP; and the state
 machines' power to find a planted bug."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pytest
 from hypothesis import Phase, settings
 
 from mockattr import VENDOR_IDS
-from mockattr.app import create_app, runtime_of
-from mockattr.checks import Suite, check_machine
-from mockattr.server import start_background
-from mockattr.store import TenantStore
-from mockattr.target import Target
+from mockattr.checking.checks import Suite, check_machine
+from mockattr.checking.target import Target
+from mockattr.server.app import create_app, runtime_of
+from mockattr.server.store import TenantStore
+from mockattr.serving.werkzeug_server import start_background
 
 
 def _suite(url: str = "http://unused") -> Suite:

@@ -17,7 +17,7 @@ import pytest
 from support import VendorClient
 
 from mockattr.contract import check, load_contract
-from mockattr.pytest_plugin import MockattrHandle
+from mockattr.testing.plugin import MockattrHandle
 
 VECTORS = sorted((Path(__file__).parent / "vectors").glob("*/*.json"))
 REAL = [path for path in VECTORS if "source" in json.loads(path.read_text(encoding="utf-8"))]

@@ -16,7 +16,7 @@ import pytest
 import requests
 from support import AUTH_HEADERS, ServeProcesses, basic, serve_fails
 
-from mockattr.app import create_app, runtime_of
+from mockattr.server.app import create_app, runtime_of
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 CUSTOM = f"/v1/customers/{ADAM}/attributes/custom"

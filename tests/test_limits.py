@@ -11,10 +11,10 @@ import pytest
 from support import VendorClient
 
 from mockattr import VENDOR_IDS
-from mockattr.app import create_app
 from mockattr.contract import load_contract
-from mockattr.discovery import data_dir
-from mockattr.pytest_plugin import MockattrHandle
+from mockattr.contract.discovery import data_dir
+from mockattr.server.app import create_app
+from mockattr.testing.plugin import MockattrHandle
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 GID = "061d2feb-81c2-4694-a74a-13cecbe7d2ce"
@@ -135,7 +135,7 @@ def test_a_seed_past_a_limit_is_refused_and_changes_nothing(
 ) -> None:
     """The admin API is bound by the same limits: a seed that would take a tenant past one is a 400
     naming it, for every tenant and for one, and no tenant gets the seed."""
-    from mockattr.handle import AdminError
+    from mockattr.testing.handle import AdminError
 
     chartmogul.call("retrieve", key="k1", uuid=ADAM)  # a tenant that exists before the seeds
     before = {vendor: mockattr.state(vendor, key="k1") for vendor in VENDOR_IDS}
@@ -172,7 +172,7 @@ def test_a_seed_that_fits_new_tenants_but_not_a_grown_one_is_refused(
 ) -> None:
     """Tenant k1 has grown through the API; a seed that a new tenant could take would take k1 past the
     limit: 400 for every tenant and for k1 alone, and neither k1 nor a new tenant gets it."""
-    from mockattr.handle import AdminError
+    from mockattr.testing.handle import AdminError
 
     most = limit("chartmogul", "attribute_definitions")
     grown = [{"type": "String", "key": f"grown{n}", "value": "x"} for n in range(most // 2 + 100)]
@@ -212,7 +212,7 @@ def test_two_seeds_at_once_cannot_pass_a_limit_together(mockattr: MockattrHandle
     trials long enough for the two to overlap."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from mockattr.handle import AdminError
+    from mockattr.testing.handle import AdminError
 
     for n in range(50):
         chartmogul.call("retrieve", key=f"k{n}", uuid=ADAM)

@@ -15,7 +15,7 @@ import requests
 from support import ServeProcesses
 
 from mockattr import VENDOR_IDS
-from mockattr.vendor import vendor_problems
+from mockattr.vendors import vendor_problems
 
 ERROR = {"$ref": "error.json"}
 INDEX = {
@@ -83,7 +83,7 @@ MODULE = '''
 
 import itertools
 
-from mockattr.vendor import Call, Reply, Touched, Vendor
+from mockattr.vendors import Call, Reply, Touched, Vendor
 
 _ids = itertools.count(100)
 

@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 
 from mockattr import VENDOR_IDS
 from mockattr.contract import load_contract
-from mockattr.openapi import openapi_document
+from mockattr.contract.openapi import openapi_document
 
 SCHEMATHESIS = Path(sys.executable).with_name("st")
 AUTH = {

@@ -18,9 +18,9 @@ import pytest
 import requests
 from support import ServeProcesses, basic
 
-from mockattr.app import create_app
-from mockattr.server import start_background
-from mockattr.tls import generate
+from mockattr.server.app import create_app
+from mockattr.serving.tls import generate
+from mockattr.serving.werkzeug_server import start_background
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 

@@ -11,8 +11,8 @@ import requests
 from support import VendorClient, basic
 
 from mockattr import VENDOR_IDS, __version__
-from mockattr.app import create_app
-from mockattr.server import start_background
+from mockattr.server.app import create_app
+from mockattr.serving.werkzeug_server import start_background
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 

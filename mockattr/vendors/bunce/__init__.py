@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from mockattr.contract import Contract, check
-from mockattr.errors import ApiError
-from mockattr.vendor import Call, Reply, Touched, Vendor
+from mockattr.contract.errors import ApiError
+from mockattr.vendors import Call, Reply, Touched, Vendor
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone_no", "email")
 DEFAULT_PER_PAGE = 20

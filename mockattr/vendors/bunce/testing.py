@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, rule
 
-from mockattr.machines import VendorMachine, agree, expect
+from mockattr.checking.machines import VendorMachine, agree, expect
 from mockattr.strategies import vendor_fixture
 
 VENDOR_ID = "bunce"

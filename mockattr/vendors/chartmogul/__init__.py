@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from mockattr.contract import Contract, check
-from mockattr.errors import ApiError
-from mockattr.vendor import Call, Reply, Touched, Vendor
+from mockattr.contract.errors import ApiError
+from mockattr.vendors import Call, Reply, Touched, Vendor
 
 TIMESTAMP_FIELDS = ("lead_created_at", "free_trial_started_at")
 PROFILE_FIELDS = ("name", "email", "company", "country", "state", "city", "zip", "website_url")

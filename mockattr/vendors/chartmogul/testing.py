@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from mockattr.machines import VendorMachine, agree, expect
-from mockattr.schemagen import from_schema
+from mockattr.checking.machines import VendorMachine, agree, expect
+from mockattr.contract.generation import from_schema
 from mockattr.strategies import resolved, vendor_fixture
 
 VENDOR_ID = "chartmogul"

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockattr.contract import Contract
-from mockattr.errors import ApiError
-from mockattr.vendor import Call, Reply, Touched, Vendor
+from mockattr.contract.errors import ApiError
+from mockattr.vendors import Call, Reply, Touched, Vendor
 
 CUSTOMER_FIELDS = ("name", "vatNumber", "address", "zipCode", "city", "country", "email", "mobile", "phone")
 

@@ -4,7 +4,7 @@ before a thread runs the app, so a half-sent body holds no thread, and a silent 
 after ``IDLE_SECONDS``. granian was faster, but a client that stops mid-body holds one of its threads
 until it goes (no body timeout: granian issue #728); gunicorn's threads fail the same way.
 
-``--tls`` keeps werkzeug's threaded server (``mockattr.server``): waitress does not speak TLS.
+``--tls`` keeps werkzeug's threaded server (``mockattr.serving.werkzeug_server``): waitress does not speak TLS.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from waitress import create_server
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
-from mockattr.runtime import MAX_BODY_BYTES
+from mockattr.server.runtime import MAX_BODY_BYTES
 
 THREADS = 8
 """Threads running the app: requests answered at once."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from mockattr.auth import vendor_client_headers
+from mockattr.contract.auth import vendor_client_headers
 from mockattr.strategies import GeneratedRequest
 
 NO_BODY: Any = object()

@@ -8,8 +8,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mockattr.auth import secret_headers
-from mockattr.jsonio import parse_json
+from mockattr.contract.auth import secret_headers
+from mockattr.server.jsonio import parse_json
 
 JOURNAL_LIMIT = 10_000
 """Entries kept; the oldest go first (bounded memory on a long-running server)."""
@@ -19,7 +19,7 @@ JOURNAL_BYTES = 64 * 1024 * 1024
 
 def redact(headers: Any) -> dict[str, str]:
     """Request headers with credentials replaced by ``[redacted]``: the standard secret headers and every
-    vendor's credential header (``mockattr.auth.secret_headers``)."""
+    vendor's credential header (``mockattr.contract.auth.secret_headers``)."""
     secret = secret_headers()
     return {name: "[redacted]" if name.lower() in secret else value for name, value in headers.items()}
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from mockattr.checking.target import Sent, Target
 from mockattr.contract import Contract, check, load_contract
 from mockattr.strategies import vendor_contract
-from mockattr.target import Sent, Target
 
 
 class ContractBroken(AssertionError):

@@ -2,7 +2,7 @@
 
 Per operation: every valid request gets a documented success status and a body that fits its schema;
 every invalid request gets the vendor's error status and error body and changes nothing. Per vendor: the
-state machine of ``mockattr.machines``. Each example runs on a fresh tenant (a new API key) unless the
+state machine of ``mockattr.checking.machines``. Each example runs on a fresh tenant (a new API key) unless the
 target has a fixed key.
 """
 
@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from mockattr import VENDOR_IDS
-from mockattr.conformance import ContractBroken, answer, assert_fits
-from mockattr.machines import machine_for
+from mockattr.checking.conformance import ContractBroken, answer, assert_fits
+from mockattr.checking.machines import machine_for
+from mockattr.checking.target import Target
 from mockattr.strategies import GeneratedRequest, invalid_requests, state_reads, valid_requests, vendor_contract
-from mockattr.target import Target
 
 
 @dataclass

@@ -7,7 +7,7 @@ file are serialised and never lose an update. Each process keeps the worlds it h
 rebuilds one only when another process has changed it (a version token per world).
 
 A world is a row of its data without its customers, and a row per customer. A request writes only the
-customers its handler looked up or added (``mockattr.vendor.Touched``), and only those that changed:
+customers its handler looked up or added (``mockattr.vendors.Touched``), and only those that changed:
 a write costs the same with 10 or 10,000 customers. A new tenant past ``max_tenants`` is refused
 (``TenantLimit``): durable worlds are never dropped silently.
 """
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockattr.jsonio import dump_json
-from mockattr.store import TenantLimit
+from mockattr.server.jsonio import dump_json
+from mockattr.server.store import TenantLimit
 
 FORMAT = "mockattr-state/2"
 """What a state file says it is (table ``mockattr``); a file saying anything else is refused."""
@@ -69,7 +69,7 @@ class StateFileError(Exception):
 
 
 class DurableStore:
-    """Tenants' worlds in SQLite; the same calls as ``mockattr.store.TenantStore``.
+    """Tenants' worlds in SQLite; the same calls as ``mockattr.server.store.TenantStore``.
 
     ``fresh(vendor)`` builds a new tenant's world (fixtures, then seeds); ``load(vendor, data)`` builds
     one from stored data and raises ValueError when the data does not fit the vendor."""

@@ -22,7 +22,7 @@ from mockattr import __version__
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from mockattr.runtime import Runtime
+    from mockattr.server.runtime import Runtime
 
 VERSION_HEADER = "X-Mockattr-Version"
 ADMIN_PREFIX = "/__mockattr/"

@@ -11,13 +11,13 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockattr import __version__
-from mockattr.app import runtime_of
-from mockattr.errors import ApiError
-from mockattr.faults import Fault
-from mockattr.jsonio import JSON, json_response, parse_json
-from mockattr.runtime import MalformedBody, Runtime, read_limited_body
-from mockattr.store import TenantLimit
-from mockattr.vendor import FixtureError
+from mockattr.contract.errors import ApiError
+from mockattr.server.app import runtime_of
+from mockattr.server.faults import Fault
+from mockattr.server.jsonio import JSON, json_response, parse_json
+from mockattr.server.runtime import MalformedBody, Runtime, read_limited_body
+from mockattr.server.store import TenantLimit
+from mockattr.vendors import FixtureError
 
 ADMIN_PREFIX = "/__mockattr"
 
@@ -100,7 +100,7 @@ def health() -> Response:
 @admin_blueprint.get("/openapi.json")
 def openapi() -> Response:
     """The served vendors as one OpenAPI 3.1 document, at the paths this server serves them."""
-    from mockattr.openapi import openapi_document
+    from mockattr.contract.openapi import openapi_document
 
     runtime = _runtime()
     prefixes = {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors}

@@ -1,5 +1,5 @@
 """The Flask app: the admin API and error handling, behind the router that serves every vendor operation
-(``mockattr.routing``)."""
+(``mockattr.server.routing``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from mockattr import VENDOR_IDS, __version__
-from mockattr.errors import ApiError
-from mockattr.routing import VERSION_HEADER, OperationRouter
-from mockattr.runtime import Runtime
-from mockattr.store import DEFAULT_MAX_TENANTS
+from mockattr.contract.errors import ApiError
+from mockattr.server.routing import VERSION_HEADER, OperationRouter
+from mockattr.server.runtime import Runtime
+from mockattr.server.store import DEFAULT_MAX_TENANTS
 
 
 def create_app(
@@ -25,7 +25,7 @@ def create_app(
     max_tenants: int = DEFAULT_MAX_TENANTS,
     state_file: Path | str | None = None,
 ) -> Flask:
-    """The mock server as a WSGI app. Vendor operations are served by ``mockattr.routing`` ahead of
+    """The mock server as a WSGI app. Vendor operations are served by ``mockattr.server.routing`` ahead of
     Flask's request handling, so Flask hooks and signals see only the admin API and unrouted paths.
 
     Serves every vendor (or those in ``vendor_ids``) under ``/<vendor id>``; with ``root_vendor``, serves
@@ -35,7 +35,7 @@ def create_app(
     tenant past ``max_tenants`` is refused with the vendor's 429. Raises ``FixtureError`` for bad fixtures
     and ``StateFileError`` for a state file that cannot be used.
     """
-    from mockattr.admin import admin_blueprint
+    from mockattr.server.admin import admin_blueprint
 
     ids = [root_vendor] if root_vendor else list(vendor_ids or VENDOR_IDS)
     runtime = Runtime(

@@ -23,8 +23,8 @@ from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from mockattr.discovery import schema_folder
-from mockattr.errors import ApiError
+from mockattr.contract.discovery import schema_folder
+from mockattr.contract.errors import ApiError
 
 SCHEMA_BASE_URI = "https://schemas.mockattr.invalid/"
 """Base URI the local registry files schemas under; the .invalid domain never resolves."""

@@ -18,15 +18,14 @@ from flask import Response
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
-from mockattr import auth
-from mockattr.contract import Contract, Operation, check, load_contract, violations
-from mockattr.durable import DurableStore
-from mockattr.errors import ApiError
-from mockattr.faults import Fault, FaultPlan
-from mockattr.journal import Journal, JournalEntry, redact
-from mockattr.jsonio import JSON, dump_json, json_response, parse_json
-from mockattr.store import DEFAULT_MAX_TENANTS, TenantLimit, TenantStore
-from mockattr.vendor import Call, FixtureError, Vendor, check_vendor, fresh_copy, load_fixture, load_vendor
+from mockattr.contract import Contract, Operation, auth, check, load_contract, violations
+from mockattr.contract.errors import ApiError
+from mockattr.server.durable import DurableStore
+from mockattr.server.faults import Fault, FaultPlan
+from mockattr.server.journal import Journal, JournalEntry, redact
+from mockattr.server.jsonio import JSON, dump_json, json_response, parse_json
+from mockattr.server.store import DEFAULT_MAX_TENANTS, TenantLimit, TenantStore
+from mockattr.vendors import Call, FixtureError, Vendor, check_vendor, fresh_copy, load_fixture, load_vendor
 
 UNROUTED = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
 """werkzeug's HTTP errors that are the vendor's own errors (by name in index.json)."""

@@ -3,7 +3,7 @@
 Installing mockattr registers it (entry point ``pytest11``). Fixtures:
 
 - ``mockattr_server`` (session): the running server (``.url``, ``.ca_bundle``).
-- ``mockattr`` (function): a ``mockattr.handle.Mockattr`` on it, every tenant back to the fixtures.
+- ``mockattr`` (function): a ``mockattr.testing.handle.Mockattr`` on it, every tenant back to the fixtures.
 
 Options: ``--mockattr-tls``, ``--mockattr-strict``, ``--mockattr-base-url URL``, ``--mockattr-report FILE``.
 Marker: ``@pytest.mark.mockattr(strict=True|False, expect_rejections=True)``.
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from mockattr.handle import Mockattr
+from mockattr.testing.handle import Mockattr
 
 COVERAGE_KEY = pytest.StashKey["Coverage"]()
 WORKER_OUTPUT = "mockattr_coverage"
@@ -92,12 +92,12 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
         Mockattr(external, ca_bundle).health()  # fail early and clearly when nothing answers
         yield MockattrServer(url=external.rstrip("/"), ca_bundle=ca_bundle)
         return
-    from mockattr.app import create_app, runtime_of
-    from mockattr.server import start_background
+    from mockattr.server.app import create_app, runtime_of
+    from mockattr.serving.werkzeug_server import start_background
 
     context, ca_bundle, folder = None, None, None
     if pytestconfig.getoption("--mockattr-tls"):
-        from mockattr.tls import generate
+        from mockattr.serving.tls import generate
 
         folder = tempfile.TemporaryDirectory(prefix="mockattr-tls-")
         certificates = generate(Path(folder.name))

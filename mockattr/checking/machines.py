@@ -14,10 +14,10 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
-from mockattr.conformance import ContractBroken, answer, assert_fits
+from mockattr.checking.conformance import ContractBroken, answer, assert_fits
+from mockattr.checking.target import NO_BODY, Sent, Target
 from mockattr.strategies import valid_requests, vendor_contract, vendor_fixture
-from mockattr.target import NO_BODY, Sent, Target
-from mockattr.vendor import vendor_part
+from mockattr.vendors import vendor_part
 
 
 def agree(sent: Sent, operation: str, answered: Any, model: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.datastructures import Authorization
 
-from mockattr.discovery import schema_folder, vendor_ids
+from mockattr.contract.discovery import schema_folder, vendor_ids
 
 STANDARD_SECRET_HEADERS = frozenset(["authorization", "proxy-authorization", "cookie", "set-cookie"])
 """Headers that carry secrets whatever the vendor."""

@@ -1,6 +1,6 @@
 """In-memory state: one world per (vendor, credential), seeded from the fixtures on first use.
 
-``TenantStore`` here and ``mockattr.durable.DurableStore`` (one SQLite file) answer the same calls; the
+``TenantStore`` here and ``mockattr.server.durable.DurableStore`` (one SQLite file) answer the same calls; the
 runtime uses one of them."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockattr.vendor import fresh_copy
+from mockattr.vendors import fresh_copy
 
 
 @dataclass

@@ -15,7 +15,8 @@ from functools import cache
 from pathlib import Path
 
 PATH_VARIABLE = "MOCKATTR_VENDOR_PATH"
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+"""The installed ``mockattr`` folder."""
 
 
 def data_dir(name: str) -> Path:
