@@ -300,7 +300,8 @@ def wiremock_target(folder: Path, body: dict) -> Target:
 def plugin_timings(samples: int) -> tuple[float, float]:
     """(ms from starting the plugin's server to the first request served, mean ms of the ``mockattr``
     fixture's per-test reset), done the way the plugin's fixtures do them."""
-    from mockattr.server.app import create_app, runtime_of
+    from mockattr.server.app import create_app
+    from mockattr.server.runtime import runtime_of
     from mockattr.serving.werkzeug_server import start_background
     from mockattr.testing.plugin import MockattrHandle
 

@@ -12,9 +12,9 @@ import click
 from flask import Flask
 
 from mockattr import VENDOR_IDS, __version__
-from mockattr.server.admin import ADMIN_PREFIX
-from mockattr.server.app import create_app, runtime_of
+from mockattr.server.app import create_app
 from mockattr.server.durable import StateFileError
+from mockattr.server.runtime import ADMIN_PREFIX, runtime_of
 from mockattr.server.store import DEFAULT_MAX_TENANTS
 from mockattr.serving import waitress_server as standalone
 from mockattr.serving import werkzeug_server as tls_server

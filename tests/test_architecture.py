@@ -112,3 +112,36 @@ def test_imports_go_down_the_layers_only() -> None:
             if target != "root" and target not in ALLOWED[layer]:
                 broken.append(f"{path.relative_to(PACKAGE)} ({layer}) imports {imported} ({target})")
     assert broken == []
+
+
+def test_no_import_cycle() -> None:
+    """Not even through an import inside a function."""
+    modules = {
+        ".".join(("mockattr", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__"): path
+        for path in PACKAGE.rglob("*.py")
+    }
+    graph = {
+        name: {m for m in imports_of(path) if m in modules and m != name} for name, path in modules.items()
+    }
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        assert name not in path, "import cycle: " + " -> ".join([*path[path.index(name) :], name])
+        if name in done:
+            return
+        for imported in sorted(graph[name]):
+            visit(imported, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
+def test_no_two_classes_share_a_name() -> None:
+    seen: dict[str, str] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                where = str(path.relative_to(PACKAGE))
+                assert node.name not in seen, f"class {node.name} in {seen.get(node.name)} and {where}"
+                seen[node.name] = where

@@ -15,7 +15,8 @@ from support import start_serve
 
 from mockattr.cli import main
 from mockattr.contract import SchemaValidator
-from mockattr.server.app import create_app, runtime_of
+from mockattr.server.app import create_app
+from mockattr.server.runtime import runtime_of
 from mockattr.serving.werkzeug_server import start_background
 from mockattr.vendors import Call, Reply
 

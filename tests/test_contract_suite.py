@@ -14,7 +14,8 @@ from hypothesis import Phase, settings
 from mockattr import VENDOR_IDS
 from mockattr.checking.checks import Suite, check_machine
 from mockattr.checking.target import Target
-from mockattr.server.app import create_app, runtime_of
+from mockattr.server.app import create_app
+from mockattr.server.runtime import runtime_of
 from mockattr.server.store import TenantStore
 from mockattr.serving.werkzeug_server import start_background
 
@@ -51,7 +52,7 @@ class ForgetfulStore(TenantStore):
 def test_state_machine_finds_a_planted_bug(vendor: str) -> None:
     app = create_app()
     runtime = runtime_of(app)
-    runtime.store = ForgetfulStore({v: runtime.seeder(v) for v in runtime.vendors})
+    runtime.tenants.store = ForgetfulStore({v: runtime.tenants.seeder(v) for v in runtime.vendors})
     server = start_background(app)
     try:
         with pytest.raises(AssertionError) as found:

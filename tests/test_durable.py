@@ -16,7 +16,8 @@ import pytest
 import requests
 from support import AUTH_HEADERS, ServeProcesses, basic, serve_fails
 
-from mockattr.server.app import create_app, runtime_of
+from mockattr.server.app import create_app
+from mockattr.server.runtime import runtime_of
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 CUSTOM = f"/v1/customers/{ADAM}/attributes/custom"
@@ -233,7 +234,7 @@ def test_a_write_the_disk_refuses_is_not_served_afterwards(tmp_path: Path) -> No
     client, headers = app.test_client(), AUTH_HEADERS["invisible_collector"]("k")
     url = f"/invisible_collector/customers/{IC_GID}/attributes"
     assert client.post(url, json={"before": "1"}, headers=headers).status_code == 200
-    db = runtime_of(app).store._db()  # this thread's connection: the test client runs requests here
+    db = runtime_of(app).tenants.store._db()  # this thread's connection: the test client runs requests here
     db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
     refused = client.post(url, json={"big": "x" * 50_000}, headers=headers)
     assert refused.status_code == 500 and refused.get_json()["message"] == "Internal server error"

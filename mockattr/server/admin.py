@@ -12,19 +12,17 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockattr import __version__
 from mockattr.contract.errors import ApiError
-from mockattr.server.app import runtime_of
 from mockattr.server.faults import Fault
 from mockattr.server.jsonio import JSON, json_response, parse_json
-from mockattr.server.runtime import MalformedBody, Runtime, read_limited_body
+from mockattr.server.pipeline import MalformedBody, read_limited_body
+from mockattr.server.runtime import ADMIN_PREFIX, Runtime, runtime_of
 from mockattr.server.store import TenantLimit
 from mockattr.vendors import FixtureError
-
-ADMIN_PREFIX = "/__mockattr"
 
 admin_blueprint = Blueprint("mockattr_admin", __name__, url_prefix=ADMIN_PREFIX)
 
 
-class AdminError(Exception):
+class BadAdminRequest(Exception):
     """A bad admin request: answered 400 (or ``status``) with ``{"error": message}``."""
 
     def __init__(self, message: str, status: int = 400) -> None:
@@ -32,8 +30,8 @@ class AdminError(Exception):
         self.status = status
 
 
-@admin_blueprint.errorhandler(AdminError)
-def admin_error(err: AdminError) -> Response:
+@admin_blueprint.errorhandler(BadAdminRequest)
+def admin_error(err: BadAdminRequest) -> Response:
     return json_response({"error": str(err)}, err.status)
 
 
@@ -53,21 +51,21 @@ def _vendor(required: bool = True) -> str | None:
     if vendor_id is None and not required:
         return None
     if vendor_id not in runtime.vendors:
-        raise AdminError(f"query parameter vendor must be one of: {', '.join(runtime.vendors)}")
+        raise BadAdminRequest(f"query parameter vendor must be one of: {', '.join(runtime.vendors)}")
     return vendor_id
 
 
 def _tenant(vendor_id: str) -> str | None:
     """The credential the admin request names (vendor auth header, else ``?key=``), or None."""
     runtime = _runtime()
-    if runtime.presented_credential(request, vendor_id) is not None:
+    if runtime.pipeline.presented_credential(request, vendor_id) is not None:
         try:
-            return runtime.credential(request, vendor_id)
+            return runtime.pipeline.credential(request, vendor_id)
         except ApiError as err:
-            raise AdminError(err.message, err.status) from err
+            raise BadAdminRequest(err.message, err.status) from err
     key = request.args.get("key")
     if key is not None and (not key or (runtime.api_keys is not None and key not in runtime.api_keys)):
-        raise AdminError("key is not an accepted credential", 401)
+        raise BadAdminRequest("key is not an accepted credential", 401)
     return key
 
 
@@ -75,11 +73,11 @@ def _json_body() -> object:
     try:
         return parse_json(read_limited_body(request) or b"null")
     except RequestEntityTooLarge as err:
-        raise AdminError("the body is larger than 1 MiB", 413) from err
+        raise BadAdminRequest("the body is larger than 1 MiB", 413) from err
     except MalformedBody as err:
-        raise AdminError(f"the body is {err}") from err
+        raise BadAdminRequest(f"the body is {err}") from err
     except (ValueError, RecursionError) as err:
-        raise AdminError("the body is not valid JSON") from err
+        raise BadAdminRequest("the body is not valid JSON") from err
 
 
 @admin_blueprint.get("/health")
@@ -91,8 +89,8 @@ def health() -> Response:
             "status": "ok",
             "version": __version__,
             "vendors": {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors},
-            "tenants": runtime.store.tenant_count(),
-            "max_tenants": runtime.store.max_tenants,
+            "tenants": runtime.tenants.store.tenant_count(),
+            "max_tenants": runtime.tenants.store.max_tenants,
         }
     )
 
@@ -113,7 +111,7 @@ def reset() -> Response:
     only that credential's tenants (of every vendor) go back to the fixtures (and seeds)."""
     key = request.args.get("key")
     if key is not None:
-        _runtime().store.drop(key)
+        _runtime().tenants.store.drop(key)
     else:
         _runtime().reset()
     return json_response({"status": "ok"})
@@ -124,7 +122,7 @@ def state() -> Response:
     """A tenant's world in the fixture format: the named one, else the last one a request used."""
     vendor_id = _vendor()
     assert vendor_id is not None
-    return Response(_runtime().state_json(vendor_id, _tenant(vendor_id)), mimetype=JSON)
+    return Response(_runtime().tenants.state_json(vendor_id, _tenant(vendor_id)), mimetype=JSON)
 
 
 @admin_blueprint.post("/seed")
@@ -133,9 +131,9 @@ def seed() -> Response:
     vendor_id = _vendor()
     assert vendor_id is not None
     try:
-        _runtime().seed(vendor_id, _json_body(), _tenant(vendor_id))
+        _runtime().tenants.seed(vendor_id, _json_body(), _tenant(vendor_id))
     except FixtureError as err:
-        raise AdminError(str(err)) from err
+        raise BadAdminRequest(str(err)) from err
     return json_response({"status": "ok"})
 
 
@@ -165,7 +163,7 @@ def faults_add() -> Response:
     try:
         fault = Fault.from_json(_json_body(), operations)
     except (ValueError, TypeError) as err:
-        raise AdminError(f"bad fault: {err}") from err
+        raise BadAdminRequest(f"bad fault: {err}") from err
     runtime.faults.add(fault)
     return json_response({"fault": fault.to_json()}, 201)
 

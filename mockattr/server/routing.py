@@ -1,16 +1,18 @@
-"""The router: which vendor operation a request is for, served without Flask's request context.
+"""The router: the server's outermost WSGI app. It answers every vendor path itself and hands the admin
+API to Flask.
 
 Vendor operations are the mock's hot path (every call an SDK makes). werkzeug's router matches them to
-operations and the ``Runtime`` serves them with a plain werkzeug ``Request``; Flask's per-request
-machinery (contexts, URL adapter, hooks) was a quarter of the server's time for each of them
-(bench/README.md → "Before and after"). Everything else, the admin API and paths no vendor operation
-serves, goes on to the Flask app.
+operations and the request pipeline (``mockattr.server.pipeline``) serves them with a plain werkzeug
+``Request``; Flask's per-request machinery (contexts, URL adapter, hooks) was a quarter of the server's
+time for each of them (bench/README.md → "Before and after"). A vendor path no operation serves is the
+vendor's 404 or 405, answered here too. Only ``/__mockattr/`` goes to the Flask app. Every answer gets the
+version header here, and an unexpected exception anywhere gets its one answer here
+(``ErrorRenderer.unexpected``).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -18,24 +20,20 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from mockattr import __version__
+from mockattr.contract.errors import ApiError
+from mockattr.server.rendering import VERSION_HEADER
+from mockattr.server.runtime import Runtime, is_admin_path
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from mockattr.server.runtime import Runtime
-
-VERSION_HEADER = "X-Mockattr-Version"
-ADMIN_PREFIX = "/__mockattr/"
-
 
 class OperationRouter:
-    """A WSGI app serving every vendor operation of ``runtime``, and a 405 in the vendor's body for a
-    method no operation of a path serves; any other request goes to ``fallback``."""
+    """A WSGI app serving every vendor path of ``runtime``, and the admin API through ``admin_app``."""
 
-    def __init__(self, runtime: Runtime, fallback: WSGIApplication, logger: logging.Logger) -> None:
+    def __init__(self, runtime: Runtime, admin_app: WSGIApplication) -> None:
         self.runtime = runtime
-        self.fallback = fallback
-        self.logger = logger
+        self.admin_app = admin_app
         rules = [
             Rule(
                 operation.url_rule(runtime.prefix(vendor_id)),
@@ -50,32 +48,37 @@ class OperationRouter:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        if request.path.startswith(ADMIN_PREFIX):
-            return self.fallback(environ, start_response)
+        vendor_id = self.runtime.vendor_for_path(request.path)
         try:
-            (vendor_id, operation_id), params = self.routes.match(request.path, request.method)
-        except MethodNotAllowed:
-            vendor_id = self.runtime.vendor_for_path(request.path)
-            assert vendor_id is not None  # the path is one of its operations'
-            response = self._serve(
-                request, vendor_id, lambda: self.runtime.unrouted(request, vendor_id, "method_not_allowed")
-            )
-        except HTTPException:  # no operation's path: Flask answers (404 in the vendor's body)
-            return self.fallback(environ, start_response)
-        else:
-            response = self._serve(
-                request, vendor_id, lambda: self.runtime.dispatch(request, vendor_id, operation_id, params)
-            )
+            if is_admin_path(request.path):
+                return self.admin_app(environ, _with_version(start_response))
+            response = self._serve(request, vendor_id)
+        except HTTPException as exc:  # raised while serving (e.g. a body cut short)
+            response = self.runtime.pipeline.http_error(request, vendor_id, exc)
+        except Exception:
+            response = self.runtime.renderer.unexpected(request, vendor_id)
         response.headers[VERSION_HEADER] = __version__
         return response(environ, start_response)
 
-    def _serve(self, request: Request, vendor_id: str, answer: Callable[[], Response]) -> Response:
-        """``answer()``; werkzeug's HTTP error in the vendor's body when it raises one (a body cut short);
-        the vendor's 500 (logged) when it raises something unexpected."""
+    def _serve(self, request: Request, vendor_id: str | None) -> Response:
+        """The operation the path and method name, or the vendor's 404 or 405; a 404 outside any vendor."""
+        pipeline = self.runtime.pipeline
         try:
-            return answer()
-        except HTTPException as exc:
-            return self.runtime.http_error_response(request, exc)
-        except Exception:
-            self.logger.exception("mockattr: unexpected error on %s %s", request.method, request.path)
-            return self.runtime.error_response(vendor_id, self.runtime.contracts[vendor_id].error("internal"))
+            (vendor_id, operation_id), params = self.routes.match(request.path, request.method)
+        except MethodNotAllowed:
+            assert vendor_id is not None  # the path is one of its operations'
+            return pipeline.unrouted(request, vendor_id, "method_not_allowed")
+        except HTTPException:  # no operation's path (a redirect for a doubled slash included)
+            if vendor_id is None:
+                return self.runtime.renderer.error(None, ApiError(404, "Not Found"))
+            return pipeline.unrouted(request, vendor_id, "route_not_found")
+        return pipeline.serve(request, vendor_id, operation_id, params)
+
+
+def _with_version(start_response: StartResponse) -> StartResponse:
+    """``start_response`` adding the version header (for the admin app's answers)."""
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info=None):  # type: ignore[no-untyped-def]
+        return start_response(status, [*headers, (VERSION_HEADER, __version__)], exc_info)
+
+    return start  # type: ignore[return-value]

@@ -20,7 +20,7 @@ from waitress import create_server
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
-from mockattr.server.runtime import MAX_BODY_BYTES
+from mockattr.server.pipeline import MAX_BODY_BYTES
 
 THREADS = 8
 """Threads running the app: requests answered at once."""

@@ -92,7 +92,8 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
         Mockattr(external, ca_bundle).health()  # fail early and clearly when nothing answers
         yield MockattrServer(url=external.rstrip("/"), ca_bundle=ca_bundle)
         return
-    from mockattr.server.app import create_app, runtime_of
+    from mockattr.server.app import create_app
+    from mockattr.server.runtime import runtime_of
     from mockattr.serving.werkzeug_server import start_background
 
     context, ca_bundle, folder = None, None, None

@@ -1,0 +1,236 @@
+"""The request pipeline: one linear path for every vendor request (stripe-mock's single handler).
+
+router (``mockattr.server.routing``) → a planned fault, if any → credential → body and query validated
+against the operation's schemas → the vendor's handler under the tenant's lock → response → journal.
+Each request is journaled with what in it broke the contract, if anything, unless a reset came while it
+was delayed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from mockattr.contract import Contract, Operation, auth, violations
+from mockattr.contract.errors import ApiError
+from mockattr.server.faults import Fault, FaultPlan
+from mockattr.server.journal import Journal, JournalEntry, redact
+from mockattr.server.jsonio import JSON, dump_json, parse_json
+from mockattr.server.rendering import ErrorRenderer
+from mockattr.server.store import TenantLimit
+from mockattr.server.tenants import Tenants
+from mockattr.vendors import Call, fresh_copy
+
+UNROUTED = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
+"""werkzeug's HTTP errors that are the vendor's own errors (by name in index.json)."""
+MAX_BODY_BYTES = 1024 * 1024
+"""Request bodies above 1 MiB answer 413 (the mock's choice, the same for every vendor)."""
+
+
+class MalformedBody(ValueError):
+    """A body that cannot be read as sent (e.g. broken chunked encoding)."""
+
+
+def read_limited_body(request: Request) -> bytes:
+    """``request``'s body, or RequestEntityTooLarge past MAX_BODY_BYTES, with or without Content-Length
+    (a chunked body is read up to one byte past the limit, never cut short silently); MalformedBody when
+    the transfer encoding is broken."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+    try:
+        data = request.stream.read(MAX_BODY_BYTES + 1)
+    except (ValueError, OSError) as err:
+        raise MalformedBody(f"unreadable ({err})") from err
+    if len(data) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+    return data
+
+
+def new_entry(request: Request, vendor_id: str, operation_id: str | None) -> JournalEntry:
+    """A journal entry for ``request``, credentials redacted, not yet answered."""
+    return JournalEntry(
+        vendor=vendor_id,
+        operation=operation_id,
+        method=request.method,
+        path=request.path,
+        query=request.query_string.decode("latin-1"),
+        headers=redact(request.headers),
+        request_body=None,
+    )
+
+
+class RequestPipeline:
+    """Serves vendor requests against ``tenants``, with ``faults`` first, into ``journal``."""
+
+    def __init__(
+        self,
+        tenants: Tenants,
+        renderer: ErrorRenderer,
+        journal: Journal,
+        faults: FaultPlan,
+        api_keys: frozenset[str] | None,
+    ) -> None:
+        self.tenants, self.renderer, self.journal, self.faults = tenants, renderer, journal, faults
+        self.api_keys = api_keys
+        self.contracts: Mapping[str, Contract] = tenants.contracts
+
+    # --- the path ------------------------------------------------------------------------------
+
+    def serve(self, request: Request, vendor_id: str, operation_id: str, params: dict[str, str]) -> Response:
+        """Serve ``request`` with one vendor operation (``params`` from its path) and journal it."""
+        generation = self.tenants.generation
+        entry = new_entry(request, vendor_id, operation_id)
+        response = self._answer(request, vendor_id, operation_id, params, entry, generation)
+        if self.tenants.generation == generation:
+            self._journal(entry, response)
+        return response
+
+    def _answer(
+        self,
+        request: Request,
+        vendor_id: str,
+        operation_id: str,
+        params: dict[str, str],
+        entry: JournalEntry,
+        generation: int,
+    ) -> Response:
+        contract = self.contracts[vendor_id]
+        operation = contract.operations[operation_id]
+        fault = self.faults.take(vendor_id, operation_id)
+        try:
+            credential, body = self._inspect(request, vendor_id, operation, entry)
+            problem = None
+        except ApiError as err:
+            problem = err
+        if fault is not None:  # the request was read and checked all the same, for the journal
+            entry.fault = True
+            if fault.delay:
+                time.sleep(fault.delay)
+            if self.tenants.generation != generation:
+                return self.renderer.error(vendor_id, ApiError(503, "mockattr was reset while this request waited"))
+            if fault.status is not None:
+                return self.renderer.fault(vendor_id, fault)
+        if problem is not None:
+            return self.renderer.error(vendor_id, problem)
+        self.tenants.last_tenant[vendor_id] = credential
+        try:
+            with self.tenants.store.world(vendor_id, credential) as world:
+                call = Call(contract=contract, world=world, params=params, body=body, query=request.args)
+                reply = self.tenants.vendors[vendor_id].handlers[operation_id](call)
+                payload = "" if reply.body is None else dump_json(reply.body)
+        except ApiError as err:
+            return self.renderer.error(vendor_id, err)
+        except TenantLimit as err:
+            entry.violations.append(f"refused: {err}")
+            response = self.renderer.fault(vendor_id, Fault(vendor_id, status=429))
+            response.headers["X-Mockattr-Refused"] = str(err)
+            return response
+        return Response(payload, reply.status, mimetype=JSON if payload else None)
+
+    def _journal(self, entry: JournalEntry, response: Response) -> None:
+        entry.status = response.status_code
+        entry.response_body = response.get_data()
+        self.journal.add(entry)
+
+    # --- reading and checking the request --------------------------------------------------------
+
+    def _inspect(self, request: Request, vendor_id: str, operation: Operation, entry: JournalEntry) -> tuple[str, Any]:
+        """Read the request and check it against the contract: (credential, body), or the vendor's error.
+        What breaks the contract is noted in the journal entry."""
+        contract = self.contracts[vendor_id]
+        noted = entry.violations
+        try:
+            raw = entry.request_body = read_limited_body(request)
+        except RequestEntityTooLarge as err:
+            noted.append("body: larger than 1 MiB")
+            raise contract.error("too_large") from err
+        except MalformedBody as err:
+            noted.append(f"body: {err}")
+            raise contract.error("malformed_json") from err
+        problem, credential, body = None, "", None
+        try:
+            credential = self.credential(request, vendor_id, noted)
+        except ApiError as err:  # the 401 answers, but the body is checked too, for the journal
+            problem = err
+        try:
+            body = self._body(contract, operation, raw, noted) if operation.request else None
+            if operation.query:
+                self._query(request, contract, operation, noted)
+        except ApiError as err:
+            problem = problem or err
+        if problem is not None:
+            raise problem
+        return credential, body
+
+    def presented_credential(self, request: Request, vendor_id: str) -> str | None:
+        """The credential ``request`` carries for ``vendor_id`` (accepted or not), or None."""
+        vendor = self.tenants.vendors[vendor_id]
+        if vendor.credential is not None:
+            return vendor.credential(request)
+        return auth.credential(self.contracts[vendor_id].index["auth"]["openapi"], request.headers)
+
+    def credential(self, request: Request, vendor_id: str, noted: list[str] | None = None) -> str:
+        """``request``'s credential for ``vendor_id``, or the vendor's 401 (noted in ``noted``)."""
+        credential = self.presented_credential(request, vendor_id)
+        problem = None
+        if not credential:
+            problem = "credential: missing or malformed"
+        elif self.api_keys is not None and credential not in self.api_keys:
+            problem = "credential: not one of the server's --api-key values"
+        if problem:
+            if noted is not None:
+                noted.append(problem)
+            raise self.contracts[vendor_id].error("unauthorized")
+        assert credential is not None
+        return credential
+
+    def _body(self, contract: Contract, operation: Operation, raw: bytes, noted: list[str]) -> Any:
+        """The request body, parsed and valid against the operation's request schema."""
+        assert operation.request is not None
+        if not raw.strip():
+            if operation.empty_body is not None:
+                return fresh_copy(operation.empty_body)
+            noted.append("body: empty, where the operation needs a JSON body")
+            raise contract.error("malformed_json")
+        try:
+            body = parse_json(raw)
+        except (ValueError, RecursionError) as err:
+            noted.append("body: not valid JSON")
+            raise contract.error("malformed_json") from err
+        found = violations(operation.request, body)
+        if found:
+            noted.extend(str(v) for v in found)
+            raise contract.violation_error(found[0])
+        return body
+
+    def _query(self, request: Request, contract: Contract, operation: Operation, noted: list[str]) -> None:
+        """The query string (first value of each name) must fit the operation's query schema."""
+        assert operation.query is not None
+        found = violations(operation.query, request.args.to_dict())
+        if found:
+            noted.extend(f"query {v}" for v in found)
+            raise contract.violation_error(found[0])
+
+    # --- requests no operation serves ------------------------------------------------------------
+
+    def unrouted(self, request: Request, vendor_id: str, name: str) -> Response:
+        """Answer (and journal) a request to a vendor path that no operation serves: the vendor's error
+        ``name`` (``route_not_found``, ``method_not_allowed``)."""
+        entry = new_entry(request, vendor_id, None)
+        entry.violations.append(f"no operation of {vendor_id} serves {request.method} {request.path}")
+        response = self.renderer.named(vendor_id, name)
+        self._journal(entry, response)
+        return response
+
+    def http_error(self, request: Request, vendor_id: str | None, exc: HTTPException) -> Response:
+        """werkzeug's HTTP error raised while serving ``request``, in the vendor's body: one that is the
+        vendor's own (404, 405, 413) is journaled as unrouted; others (e.g. a body cut short) answer as
+        they are."""
+        name = UNROUTED.get(exc.code or 0)
+        if vendor_id is None or name is None:
+            return self.renderer.error(vendor_id, ApiError(exc.code or 500, exc.name))
+        return self.unrouted(request, vendor_id, name)

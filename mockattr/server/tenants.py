@@ -1,0 +1,116 @@
+"""Tenants and seeding: each credential's world per vendor, built from the fixtures and the seeds."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mockattr.contract import Contract, check, load_contract
+from mockattr.server.durable import DurableStore
+from mockattr.server.jsonio import dump_json
+from mockattr.server.store import DEFAULT_MAX_TENANTS, TenantStore
+from mockattr.vendors import FixtureError, Vendor, check_vendor, fresh_copy, load_fixture, load_vendor
+
+
+class Tenants:
+    """The served vendors (their modules, contracts and fixtures) and every tenant's world of each."""
+
+    def __init__(
+        self,
+        vendor_ids: Iterable[str],
+        *,
+        fixtures_dir: Path | None = None,
+        max_tenants: int = DEFAULT_MAX_TENANTS,
+        state_file: Path | None = None,
+    ) -> None:
+        self.vendors: dict[str, Vendor] = {}
+        self.contracts: dict[str, Contract] = {}
+        self.fixtures: dict[str, dict[str, Any]] = {}
+        for vendor_id in vendor_ids:
+            check_vendor(vendor_id)
+            self.vendors[vendor_id] = load_vendor(vendor_id)
+            contract = self.contracts[vendor_id] = load_contract(vendor_id)
+            self.fixtures[vendor_id] = load_fixture(vendor_id, contract, fixtures_dir, self.vendors[vendor_id])
+        self.store: TenantStore | DurableStore
+        if state_file is None:
+            self.store = TenantStore({vendor_id: self.seeder(vendor_id) for vendor_id in self.vendors}, max_tenants)
+        else:
+            self.store = DurableStore(state_file, self.new_world, self.stored_world, max_tenants, self.vendors)
+        self.last_tenant: dict[str, str] = {}
+        """Per vendor, the credential of the last request served (what ``state`` shows by default)."""
+        self.generation = 0
+        """Counts resets: a request delayed across one must not touch the state or journal after it."""
+        self._seeding = threading.Lock()
+
+    def seeder(self, vendor_id: str) -> Any:
+        """A function building a new tenant's world of ``vendor_id``."""
+        return lambda: self.new_world(vendor_id)
+
+    def new_world(self, vendor_id: str) -> Any:
+        """A world for one new tenant: the vendor's fixtures, then the seeds added since the last reset."""
+        world = self.vendors[vendor_id].new_world(fresh_copy(self.fixtures[vendor_id]), self.contracts[vendor_id])
+        for data in self.store.seeds(vendor_id):
+            world.merge(fresh_copy(data))
+        return world
+
+    def stored_world(self, vendor_id: str, data: Any) -> Any:
+        """A world from stored data (a state file's row); ValueError when it does not fit the vendor."""
+        violation = check(self.contracts[vendor_id].validator("fixture.json"), data)
+        if violation:
+            raise ValueError(violation)
+        return self.vendors[vendor_id].new_world(data, self.contracts[vendor_id])
+
+    def reset(self) -> None:
+        """Every tenant back to the fixtures, seeds dropped."""
+        self.generation += 1
+        self.store.reset()
+        self.last_tenant.clear()
+
+    def seed(self, vendor_id: str, data: Any, credential: str | None = None) -> None:
+        """Add ``data`` (the fixture format; missing fields get defaults) to one tenant, or when
+        ``credential`` is None to every tenant, present and future, until the next reset."""
+        vendor, contract = self.vendors[vendor_id], self.contracts[vendor_id]
+        if not isinstance(data, dict):
+            raise FixtureError("seed data must be a JSON object in the fixture format")
+        data = vendor.complete_seed(fresh_copy(data))
+        violation = check(contract.validator("fixture.json"), data)
+        if violation:
+            raise FixtureError(f"seed for {vendor_id}: {violation}")
+
+        def trial(world: Any) -> None:  # on a copy: the seed must fit every world before any takes it
+            copy = vendor.new_world(fresh_copy(world.to_data()), contract)
+            before = vendor.usage(copy)
+            copy.merge(fresh_copy(data))
+            self._within_limits(vendor_id, before, copy)
+
+        try:
+            with self._seeding:  # two seeds that each fit must not pass their trials together
+                trial(self.new_world(vendor_id))  # a world made after the seed
+                if credential is not None:
+                    with self.store.world(vendor_id, credential) as world:
+                        trial(world)
+                        world.merge(data)
+                    return
+                self.store.each(vendor_id, trial)
+                self.store.add_seed(vendor_id, data, lambda world, copy: world.merge(copy))
+        except ValueError as err:
+            raise FixtureError(f"seed for {vendor_id}: {err}") from err
+
+    def _within_limits(self, vendor_id: str, before: dict[str, int], world: Any) -> None:
+        """ValueError when ``world`` holds more of a thing than index.json's ``limits`` allow a tenant, and
+        more than it held ``before`` (a limit stops growth: fixtures already past one stay usable)."""
+        limits = self.contracts[vendor_id].index.get("limits", {})
+        for name, count in self.vendors[vendor_id].usage(world).items():
+            if count > limits[name] and count > before[name]:
+                what = name.replace("_", " ")
+                raise ValueError(f"the tenant would hold {count} {what}, past the limit of {limits[name]}")
+
+    def state_json(self, vendor_id: str, credential: str | None) -> str:
+        """A tenant's world as JSON: ``credential``'s, else the last one a request used, else fresh fixtures."""
+        credential = credential or self.last_tenant.get(vendor_id)
+        if credential is None:
+            return dump_json(self.new_world(vendor_id).to_data())
+        with self.store.world(vendor_id, credential) as world:
+            return dump_json(world.to_data())
