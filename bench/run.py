@@ -203,12 +203,15 @@ class Target:
             os.killpg(self.process.pid, 9)
 
 
-def mockattr_target(extra: list[str] | None = None) -> Target:
+def mockattr_target(extra: list[str] | None = None, source: Path | None = None) -> Target:
+    """``mockattr serve``; with ``source``, that checkout's code (another revision) instead of ours."""
     port = free_port()
     return Target(
         [sys.executable, "-m", "mockattr", "serve", "--port", str(port), *(extra or [])],
         f"http://127.0.0.1:{port}",
         "/__mockattr/health",
+        env={"PYTHONPATH": str(source)} if source else None,
+        cwd=source,
     )
 
 
@@ -442,7 +445,7 @@ def growth_loads(sizes: list[int], tenants: list[int], folder: Path) -> dict[str
     return loads
 
 
-def main_loads(folder: Path, skip: set[str]) -> dict[str, Load]:
+def main_loads(folder: Path, skip: set[str], baseline: Path | None = None) -> dict[str, Load]:
     """The main table's targets, keyed as the ratios look them up (``flask``, ``prism``)."""
     probe = mockattr_target()
     answer = requests.put(probe.url + "/chartmogul" + UPDATE_PATH, json=UPDATE_BODY, headers={"Authorization": AUTH})
@@ -452,6 +455,21 @@ def main_loads(folder: Path, skip: set[str]) -> dict[str, Load]:
     loads = {
         "update": Load("mockattr update (PUT custom)", mockattr_target, update, UPDATE_BODY),
         "retrieve": Load("mockattr retrieve (GET)", mockattr_target, retrieve, method="GET"),
+        **(
+            {
+                "baseline update": Load(
+                    f"baseline {baseline.name}: update", partial(mockattr_target, source=baseline), update, UPDATE_BODY
+                ),
+                "baseline retrieve": Load(
+                    f"baseline {baseline.name}: retrieve",
+                    partial(mockattr_target, source=baseline),
+                    retrieve,
+                    method="GET",
+                ),
+            }
+            if baseline
+            else {}
+        ),
         "durable": Load(
             "mockattr update, --state-file (every request writes)",
             lambda: mockattr_target(["--state-file", str(folder / f"bench-{time.monotonic_ns()}.db")]),
@@ -488,6 +506,12 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated: prism, wiremock, servers, growth")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the main and growth tables (default 3)")
     parser.add_argument("--quick", action="store_true", help="3 s per target, one round, smaller growth steps")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a source checkout of another revision (git worktree add DIR REV): its update and retrieve join "
+        "every round, for before/after in one run",
+    )
     parser.add_argument("--plugin-sample", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plugin_sample:
@@ -504,7 +528,7 @@ def main() -> None:
     print(f"load: wrk -t1 -c{c} -d{d}s over loopback, {os.cpu_count()} cores; each target started fresh\n", flush=True)
 
     with tempfile.TemporaryDirectory() as folder:
-        rounds = in_rounds(main_loads(Path(folder), skip), args.rounds, d, c)
+        rounds = in_rounds(main_loads(Path(folder), skip, args.baseline), args.rounds, d, c)
     print(f"Median of {args.rounds} rounds; ratios are the median (and range) of each round's own ratio.\n")
     print_medians("target", rounds, {"bare Flask": rounds.get("flask"), "Prism": rounds.get("prism")})
 

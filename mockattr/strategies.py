@@ -281,6 +281,8 @@ def state_reads(vendor: str, operation: str) -> list[GeneratedRequest]:
     declared = _entry(vendor, operation).get("reads") or testing_hints(vendor).get("reads")
     if declared is None:
         declared = [{"operation": o.id} for o in vendor_contract(vendor).operations.values() if o.method == "GET"]
+    if not declared:  # an empty snapshot would pass the "changes nothing" check while testing nothing
+        raise ValueError(f"{vendor} {operation}: no read shows its state (no GET operation; index.json testing.reads)")
     return [
         GeneratedRequest(vendor, read["operation"], params, None, dict(read.get("query", {})))
         for read in declared

@@ -48,27 +48,28 @@ class OperationRouter:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        vendor_id = self.runtime.vendor_for_path(request.path)
         try:
             if is_admin_path(request.path):
                 return self.admin_app(environ, _with_version(start_response))
-            response = self._serve(request, vendor_id)
+            response = self._serve(request)
         except HTTPException as exc:  # raised while serving (e.g. a body cut short)
-            response = self.runtime.pipeline.http_error(request, vendor_id, exc)
+            response = self.runtime.pipeline.http_error(request, self.runtime.vendor_for_path(request.path), exc)
         except Exception:
-            response = self.runtime.renderer.unexpected(request, vendor_id)
+            response = self.runtime.renderer.unexpected(request, self.runtime.vendor_for_path(request.path))
         response.headers[VERSION_HEADER] = __version__
         return response(environ, start_response)
 
-    def _serve(self, request: Request, vendor_id: str | None) -> Response:
+    def _serve(self, request: Request) -> Response:
         """The operation the path and method name, or the vendor's 404 or 405; a 404 outside any vendor."""
         pipeline = self.runtime.pipeline
         try:
             (vendor_id, operation_id), params = self.routes.match(request.path, request.method)
         except MethodNotAllowed:
+            vendor_id = self.runtime.vendor_for_path(request.path)
             assert vendor_id is not None  # the path is one of its operations'
             return pipeline.unrouted(request, vendor_id, "method_not_allowed")
         except HTTPException:  # no operation's path (a redirect for a doubled slash included)
+            vendor_id = self.runtime.vendor_for_path(request.path)
             if vendor_id is None:
                 return self.runtime.renderer.error(None, ApiError(404, "Not Found"))
             return pipeline.unrouted(request, vendor_id, "route_not_found")
