@@ -22,7 +22,7 @@ from mockattr.serving.tls import Certificates, generate
 from mockattr.vendors import FixtureError, VendorError
 
 if TYPE_CHECKING:
-    from mockattr.checking.checks import CheckResult
+    from mockattr.checking.junit import CheckResult
 
 
 @click.group()
@@ -185,7 +185,8 @@ def check(
     invalid ones get the vendor's error status and body and change nothing. Per vendor: a state machine
     (add, update, remove, read back) against a model. The valid requests assume the mockattr fixtures.
     """
-    from mockattr.checking.checks import Suite, junit_xml, refused
+    from mockattr.checking.checks import Suite, refused
+    from mockattr.checking.junit import junit_xml
     from mockattr.checking.target import Target
 
     chosen = list(vendors) or list(VENDOR_IDS)
