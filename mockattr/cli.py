@@ -22,7 +22,7 @@ from mockattr.serving.tls import Certificates, generate
 from mockattr.vendors import FixtureError, VendorError
 
 if TYPE_CHECKING:
-    from mockattr.checking.checks import CheckResult
+    from mockattr.checking.junit import CheckResult
 
 
 @click.group()
@@ -185,7 +185,8 @@ def check(
     invalid ones get the vendor's error status and body and change nothing. Per vendor: a state machine
     (add, update, remove, read back) against a model. The valid requests assume the mockattr fixtures.
     """
-    from mockattr.checking.checks import Suite, junit_xml, refused
+    from mockattr.checking.checks import Suite, refused
+    from mockattr.checking.junit import junit_xml
     from mockattr.checking.target import Target
 
     chosen = list(vendors) or list(VENDOR_IDS)
@@ -209,3 +210,56 @@ def check(
     if junit:
         junit.write_text(junit_xml(results), encoding="utf-8")
     sys.exit(1 if failures else 0)
+
+
+@main.command()
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--vendor",
+    type=click.Choice(VENDOR_IDS),
+    help="The recordings' paths are this vendor's, at the root (as the vendor's own API, or `serve --vendor`), "
+    "whatever the host.",
+)
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write a JUnit XML report.")
+def verify(recordings: tuple[Path, ...], vendor: str | None, junit: Path | None) -> None:
+    """Check recorded traffic against the contract, offline: HAR 1.2 files and VCR cassettes (vcrpy or
+    Ruby VCR, YAML or JSON). A folder means every .har, .json, .yml and .yaml file below it; files there
+    that are neither HAR nor VCR (other JSON or YAML) are passed over.
+
+    Each exchange is matched to a vendor operation by host (each index.json's "hosts") or by mockattr's
+    /<vendor id>/ paths on any host, then its request body (when the answer is a 2xx), its status and its
+    response body are checked at the vendor's level. Exchanges no operation serves are skipped.
+    Exit 0 when all fit, 1 on any mismatch, 2 when a file cannot be read.
+    """
+    from mockattr.checking.junit import junit_xml
+    from mockattr.checking.recordings import RecordingError, read_recordings
+    from mockattr.checking.verify import verify as verify_exchanges
+    from mockattr.contract import load_contract
+
+    try:
+        exchanges = read_recordings(recordings)
+    except RecordingError as err:
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(2)
+    verdicts = verify_exchanges(exchanges, {v: load_contract(v) for v in VENDOR_IDS}, vendor)
+    for verdict in verdicts:
+        if verdict.skipped:
+            click.echo(f"{click.style('skip', fg='yellow')} {verdict.label}  {verdict.exchange.where}")
+            click.echo(f"     {verdict.skipped}")
+        elif verdict.mismatches:
+            click.echo(f"{click.style('FAIL', fg='red')} {verdict.label}  {verdict.exchange.where}")
+            click.echo("".join(f"     {mismatch}\n" for mismatch in verdict.mismatches), nl=False)
+        else:
+            click.echo(f"{click.style('ok  ', fg='green')} {verdict.label}  {verdict.exchange.where}")
+            if verdict.note:
+                click.echo(f"     {verdict.note}")
+    failed = sum(1 for v in verdicts if v.mismatches)
+    skipped = sum(1 for v in verdicts if v.skipped)
+    click.echo(
+        f"\n{len(verdicts)} exchanges: {len(verdicts) - failed - skipped} ok, {failed} failed, {skipped} skipped"
+    )
+    if junit:
+        junit.write_text(
+            junit_xml([v.result() for v in verdicts], "mockattr verify", "mockattr.verify"), encoding="utf-8"
+        )
+    sys.exit(1 if failed else 0)

@@ -12,25 +12,16 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree import ElementTree
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from mockattr import VENDOR_IDS
 from mockattr.checking.conformance import ContractBroken, answer, assert_fits
+from mockattr.checking.junit import CheckResult
 from mockattr.checking.machines import machine_for
 from mockattr.checking.target import Target
 from mockattr.strategies import GeneratedRequest, invalid_requests, state_reads, valid_requests, vendor_contract
-
-
-@dataclass
-class CheckResult:
-    """One check: its name (``vendor.operation: what``), how long it took, and its failure if any."""
-
-    name: str
-    seconds: float
-    failure: str | None = None
 
 
 def snapshot(target: Target, vendor: str, operation: str, key: str) -> list[Any]:
@@ -167,21 +158,3 @@ class Suite:
             if progress:
                 progress(result)
         return self.results
-
-
-def junit_xml(results: list[CheckResult]) -> str:
-    """The results as a JUnit XML report."""
-    suite = ElementTree.Element(
-        "testsuite",
-        name="mockattr check",
-        tests=str(len(results)),
-        failures=str(sum(1 for r in results if r.failure)),
-        time=f"{sum(r.seconds for r in results):.3f}",
-    )
-    for result in results:
-        case = ElementTree.SubElement(
-            suite, "testcase", classname="mockattr.check", name=result.name, time=f"{result.seconds:.3f}"
-        )
-        if result.failure:
-            ElementTree.SubElement(case, "failure", message=result.failure.splitlines()[0]).text = result.failure
-    return ElementTree.tostring(suite, encoding="unicode")

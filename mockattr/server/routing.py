@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from mockattr import __version__
 from mockattr.contract.errors import ApiError
+from mockattr.contract.routes import operation_routes
 from mockattr.server.rendering import VERSION_HEADER
 from mockattr.server.runtime import Runtime, is_admin_path
 
@@ -34,16 +34,7 @@ class OperationRouter:
     def __init__(self, runtime: Runtime, admin_app: WSGIApplication) -> None:
         self.runtime = runtime
         self.admin_app = admin_app
-        rules = [
-            Rule(
-                operation.url_rule(runtime.prefix(vendor_id)),
-                endpoint=(vendor_id, operation.id),
-                methods=[operation.method],
-            )
-            for vendor_id, contract in runtime.contracts.items()
-            for operation in contract.operations.values()
-        ]
-        self.routes = Map(rules).bind("mockattr")
+        self.routes = operation_routes(runtime.contracts, runtime.prefix)
         """Bound once: matching reads only the path and method, so every thread can share it."""
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

@@ -1,0 +1,24 @@
+"""werkzeug URL rules for a set of vendors' operations, from the paths of their ``index.json``.
+
+One builder for every place that matches a path to an operation: the server's router and
+``mockattr verify`` (recorded traffic). Loaded on its own, so ``import mockattr.contract`` loads no werkzeug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from werkzeug.routing import Map, MapAdapter, Rule
+
+from mockattr.contract import Contract
+
+
+def operation_routes(contracts: Mapping[str, Contract], prefix: Callable[[str], str]) -> MapAdapter:
+    """A bound werkzeug map whose endpoints are ``(vendor id, operation id)``: each vendor's operations
+    below ``prefix(vendor id)``. Matching reads only the path and method, so threads may share it."""
+    rules = [
+        Rule(operation.url_rule(prefix(vendor_id)), endpoint=(vendor_id, operation.id), methods=[operation.method])
+        for vendor_id, contract in contracts.items()
+        for operation in contract.operations.values()
+    ]
+    return Map(rules).bind("mockattr")
