@@ -4,6 +4,7 @@ contract and of one that is down; its journal, its HAR file, the CLI and the pyt
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import signal
 import socket
@@ -58,6 +59,9 @@ def journal(proxy_url: str) -> list[dict[str, Any]]:
 # --- a drifting vendor --------------------------------------------------------------------------
 
 
+GZIPPED = gzip.compress(json.dumps({"code": 404, "message": "gone", "param": None}).encode())
+
+
 class DriftingVendor(BaseHTTPRequestHandler):
     """A ChartMogul that breaks its contract: attributes with ``tags`` a string and no ``stripe``, an
     update answered 418 (a status no operation documents), a customer answered in HTML. It keeps
@@ -73,11 +77,15 @@ class DriftingVendor(BaseHTTPRequestHandler):
             status, kind, payload = 200, "application/json", json.dumps({"tags": "vip", "custom": {}}).encode()
         elif path.endswith("/attributes/custom"):
             status, kind, payload = 418, "application/json", b'{"teapot": true}'
+        elif path.endswith("/gzipped"):
+            status, kind, payload = 404, "application/json", GZIPPED
         else:
             status, kind, payload = 200, "text/html", b"<html>maintenance</html>"
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("X-Vendor-Trace", "trace-42")
+        if payload is GZIPPED:
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -196,6 +204,14 @@ def test_drift_is_journaled_and_the_answer_passes_through_unchanged(drifting: An
     assert customer["drift"] and "not JSON" in customer["drift"][0]
     assert all(e["violations"] == [] for e in (retrieve, update, customer))
     assert retrieve["response_body"] == {"tags": "vip", "custom": {}}
+
+
+def test_a_compressed_answer_passes_through_as_sent_and_is_checked_decoded(drifting: Any, start_proxy: Any) -> None:
+    proxy = start_proxy({"chartmogul": drifting[0]})
+    answer = requests.get(f"{proxy}/chartmogul/v1/customers/gzipped", headers=basic("k"), stream=True, timeout=10)
+    assert answer.headers["Content-Encoding"] == "gzip" and answer.raw.read(decode_content=False) == GZIPPED
+    [entry] = journal(proxy)
+    assert entry["response_body"] == {"code": 404, "message": "gone", "param": None} and entry["drift"] == []
 
 
 def test_a_request_that_breaks_the_contract_is_forwarded_and_journaled(drifting: Any, start_proxy: Any) -> None:
