@@ -198,7 +198,7 @@ def _upstreams(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
 @click.option(
     "--ca-bundle",
     type=click.Path(exists=True, dir_okay=False),
-    help="CA file to trust for https upstreams (default: the system's, through certifi).",
+    help="CA file to trust for https upstreams (default: certifi's bundle, as requests uses).",
 )
 @click.option(
     "--timeout",

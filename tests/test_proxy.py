@@ -40,8 +40,8 @@ def start_proxy() -> Iterator[Any]:
     """``start_proxy(upstreams, **settings)``: a proxy app served in this process; its base URL."""
     servers = []
 
-    def start(upstreams: dict[str, str], **settings: Any) -> str:
-        server = start_background(create_app(proxy=ProxySettings(upstreams, **settings)))
+    def start(upstreams: dict[str, str], root_vendor: str | None = None, **settings: Any) -> str:
+        server = start_background(create_app(root_vendor=root_vendor, proxy=ProxySettings(upstreams, **settings)))
         servers.append(server)
         return server.url
 
@@ -204,6 +204,14 @@ def test_drift_is_journaled_and_the_answer_passes_through_unchanged(drifting: An
     assert customer["drift"] and "not JSON" in customer["drift"][0]
     assert all(e["violations"] == [] for e in (retrieve, update, customer))
     assert retrieve["response_body"] == {"tags": "vip", "custom": {}}
+
+
+def test_one_vendor_at_the_root(drifting: Any, start_proxy: Any) -> None:
+    upstream, received = drifting
+    proxy = start_proxy({"chartmogul": upstream}, root_vendor="chartmogul")
+    assert requests.get(f"{proxy}{RETRIEVE}", headers=basic("k"), timeout=10).status_code == 200
+    assert received[0][1] == f"/vendor-prefix{RETRIEVE}"
+    assert [(e["path"], e["operation"]) for e in journal(proxy)] == [(RETRIEVE, "retrieve")]
 
 
 def test_a_compressed_answer_passes_through_as_sent_and_is_checked_decoded(drifting: Any, start_proxy: Any) -> None:

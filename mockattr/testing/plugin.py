@@ -44,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--mockattr-base-url",
         metavar="URL",
-        help="Drive the mockattr server at URL (e.g. from `mockattr serve`) instead of starting one.",
+        help="Drive the mockattr server at URL (`mockattr serve`, or `mockattr proxy`) instead of starting one.",
     )
     group.addoption(
         "--mockattr-ca-bundle",
