@@ -30,6 +30,17 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+host_option = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+port_option = click.option(
+    "--port",
+    default=12111,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one.",
+)
+"""Where `serve` and `proxy` listen."""
+
+
 @click.group()
 @click.version_option(__version__, prog_name="mockattr")
 def main() -> None:
@@ -37,14 +48,8 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    default=12111,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port to listen on; 0 picks a free one.",
-)
+@host_option
+@port_option
 @click.option(
     "--fixtures",
     "fixtures_dir",
@@ -177,14 +182,8 @@ def _upstreams(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
     help="Forward VENDOR's requests to URL, e.g. chartmogul=https://api.chartmogul.com (repeatable; URL may "
     "carry a path prefix). Only these vendors are served.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    default=12111,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port to listen on; 0 picks a free one.",
-)
+@host_option
+@port_option
 @click.option(
     "--vendor",
     type=click.Choice(VENDOR_IDS),
@@ -222,7 +221,8 @@ def proxy(
     Serves the URL layout of `mockattr serve`. The journal (GET /__mockattr/requests) shows per exchange
     `violations` (what the client sent that breaks the contract; sent on all the same) and `drift` (what
     the vendor answered that breaks it). An upstream that cannot be reached, refuses TLS or times out is
-    the vendor's 502. Nothing is mocked: seed and state answer 409; reset empties the journal only.
+    the vendor's 502. Nothing is mocked: seed and state answer 409; reset
+    empties the journal (the vendor's state is its own).
     """
     if vendor is not None and set(upstreams) != {vendor}:
         raise click.UsageError(f"with --vendor {vendor}, give --upstream {vendor}=URL and no other")
