@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from flask import Flask
@@ -14,6 +16,7 @@ from flask import Flask
 from mockattr import VENDOR_IDS, __version__
 from mockattr.server.app import create_app
 from mockattr.server.durable import StateFileError
+from mockattr.server.proxy import READ_TIMEOUT, ProxySettings
 from mockattr.server.runtime import ADMIN_PREFIX, runtime_of
 from mockattr.server.store import DEFAULT_MAX_TENANTS
 from mockattr.serving import waitress_server as standalone
@@ -24,6 +27,19 @@ from mockattr.vendors import FixtureError, VendorError
 if TYPE_CHECKING:
     from mockattr.checking.junit import CheckResult
 
+T = TypeVar("T")
+
+
+host_option = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+port_option = click.option(
+    "--port",
+    default=12111,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one.",
+)
+"""Where `serve` and `proxy` listen."""
+
 
 @click.group()
 @click.version_option(__version__, prog_name="mockattr")
@@ -32,14 +48,8 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port",
-    default=12111,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port to listen on; 0 picks a free one.",
-)
+@host_option
+@port_option
 @click.option(
     "--fixtures",
     "fixtures_dir",
@@ -107,31 +117,127 @@ def serve(
         raise click.ClickException(str(err)) from err
     with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
         certificates = generate(Path(folder)) if tls else None
-        try:
-            if certificates:
-                server = tls_server.bind(app, host, port, certificates.server_context(), drain=True)
-            else:
-                http_server = standalone.bind(app, host, port)
-        except OSError as err:
-            raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
         if certificates:  # waitress has no TLS: werkzeug's threaded server
+            server = _listening(tls_server.bind, app, host, port, certificates.server_context(), drain=True)
             tls_server.stop_on_signals(server)
             _announce(app, tls_server.base_url(server), certificates)
             tls_server.serve_until_stopped(server)
         else:
-            standalone.serve_until_signalled(http_server, lambda: _announce(app, standalone.base_url(http_server)))
+            _serve_waitress(app, host, port)
     click.echo("mockattr stopped")
+
+
+def _listening(bind: Callable[..., T], app: Flask, host: str, port: int, *args: Any, **kwargs: Any) -> T:
+    """``bind(app, host, port, ...)``, or a clear error when the address cannot be listened on."""
+    try:
+        return bind(app, host, port, *args, **kwargs)
+    except OSError as err:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
+
+
+def _serve_waitress(app: Flask, host: str, port: int) -> None:
+    """Serve ``app`` with waitress until SIGTERM or Ctrl-C, announcing it once it listens."""
+    http_server = _listening(standalone.bind, app, host, port)
+    standalone.serve_until_signalled(http_server, lambda: _announce(app, standalone.base_url(http_server)))
 
 
 def _announce(app: Flask, url: str, certificates: Certificates | None = None) -> None:
     runtime = runtime_of(app)
-    click.echo(f"mockattr {__version__} listening on {url}")
+    click.echo(f"mockattr {'proxy ' if runtime.upstreams else ''}{__version__} listening on {url}")
     for vendor_id in runtime.vendors:
-        click.echo(f"  {vendor_id:<20} {url}{runtime.prefix(vendor_id) or '/'}")
+        upstream = f"  -> {runtime.upstreams[vendor_id]}" if runtime.upstreams else ""
+        click.echo(f"  {vendor_id:<20} {url}{runtime.prefix(vendor_id) or '/'}{upstream}")
     if certificates:
         click.echo(f"  {'CA certificate':<20} {certificates.ca_bundle}")
     click.echo(f"  {'admin':<20} {url}{ADMIN_PREFIX}/")
     sys.stdout.flush()
+
+
+def _upstreams(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """``--upstream VENDOR=URL`` values as ``{vendor: url}``; a bad one is a usage error."""
+    upstreams: dict[str, str] = {}
+    for value in values:
+        vendor, sep, url = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{value!r} is not VENDOR=URL, e.g. chartmogul=https://api.chartmogul.com")
+        if vendor not in VENDOR_IDS:
+            raise click.BadParameter(f"{vendor!r} is not a vendor; one of: {', '.join(VENDOR_IDS)}")
+        if vendor in upstreams:
+            raise click.BadParameter(f"{vendor} is given twice")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise click.BadParameter(f"{url!r} (for {vendor}) is not an http:// or https:// base URL")
+        upstreams[vendor] = url
+    return upstreams
+
+
+@main.command()
+@click.option(
+    "--upstream",
+    "upstreams",
+    multiple=True,
+    required=True,
+    metavar="VENDOR=URL",
+    callback=_upstreams,
+    help="Forward VENDOR's requests to URL, e.g. chartmogul=https://api.chartmogul.com (repeatable; URL may "
+    "carry a path prefix). Only these vendors are served.",
+)
+@host_option
+@port_option
+@click.option(
+    "--vendor",
+    type=click.Choice(VENDOR_IDS),
+    help="Serve only this vendor (it needs an --upstream), at the root of host:port.",
+)
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write every forwarded exchange to this HAR 1.2 file (credentials redacted); valid after each one.",
+)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA file to trust for https upstreams (default: certifi's bundle, as requests uses).",
+)
+@click.option(
+    "--timeout",
+    default=READ_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds an upstream may stay silent before the client gets a 502 (connecting: 5 s).",
+)
+def proxy(
+    upstreams: dict[str, str],
+    host: str,
+    port: int,
+    vendor: str | None,
+    record: Path | None,
+    ca_bundle: str | None,
+    timeout: float,
+) -> None:
+    """Forward each request, unchanged, to the vendor's real API and hold both directions to the contract,
+    until Ctrl-C or SIGTERM.
+
+    Serves the URL layout of `mockattr serve`. The journal (GET /__mockattr/requests) shows per exchange
+    `violations` (what the client sent that breaks the contract; sent on all the same) and `drift` (what
+    the vendor answered that breaks it). An upstream that cannot be reached, refuses TLS or times out is
+    the vendor's 502. Nothing is mocked: seed and state answer 409; reset
+    empties the journal (the vendor's state is its own).
+    """
+    if vendor is not None and set(upstreams) != {vendor}:
+        raise click.UsageError(f"with --vendor {vendor}, give --upstream {vendor}=URL and no other")
+    settings = ProxySettings(upstreams, ca_bundle=ca_bundle, timeout=timeout, record=record)
+    try:
+        app = create_app(root_vendor=vendor, proxy=settings)
+    except OSError as err:  # the HAR file
+        raise click.ClickException(f"cannot write {record}: {err.strerror or err}") from err
+    try:
+        _serve_waitress(app, host, port)
+    finally:
+        forwarder = runtime_of(app).forwarder
+        assert forwarder is not None
+        forwarder.close()
+    click.echo("mockattr proxy stopped")
 
 
 @main.command()

@@ -24,6 +24,7 @@ REQUIRED_ERRORS = {
     "route_not_found",
     "method_not_allowed",
     "internal",
+    "upstream_unavailable",
 }
 
 

@@ -34,6 +34,7 @@ INDEX = {
             ("method_not_allowed", 405, "no such method"),
             ("too_large", 413, "too large"),
             ("internal", 500, "oops"),
+            ("upstream_unavailable", 502, "{upstream} unreachable: {reason}"),
             ("widget_not_found", 404, "no widget {id}"),
         ]
     },

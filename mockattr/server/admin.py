@@ -45,6 +45,16 @@ def _runtime() -> Runtime:
     return runtime_of(current_app)
 
 
+def _stateful() -> Runtime:
+    """The runtime, when it keeps tenants' state: a proxy keeps none (409)."""
+    runtime = _runtime()
+    if runtime.upstreams:
+        raise BadAdminRequest(
+            "this is a proxy (mockattr proxy): it keeps no state to seed or show; the state is the vendor's", 409
+        )
+    return runtime
+
+
 def _vendor(required: bool = True) -> str | None:
     runtime = _runtime()
     vendor_id = request.args.get("vendor")
@@ -82,17 +92,20 @@ def _json_body() -> object:
 
 @admin_blueprint.get("/health")
 def health() -> Response:
-    """``{"status": "ok", "version", "vendors": {id: path prefix}, "tenants", "max_tenants"}``."""
+    """``{"status": "ok", "version", "vendors": {id: path prefix}, "tenants", "max_tenants"}``; a proxy
+    says ``"upstreams": {id: url}`` in place of the tenants."""
     runtime = _runtime()
-    return json_response(
-        {
-            "status": "ok",
-            "version": __version__,
-            "vendors": {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors},
-            "tenants": runtime.tenants.store.tenant_count(),
-            "max_tenants": runtime.tenants.store.max_tenants,
-        }
-    )
+    health = {
+        "status": "ok",
+        "version": __version__,
+        "vendors": {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors},
+    }
+    if runtime.upstreams:
+        health["upstreams"] = runtime.upstreams
+    else:
+        health["tenants"] = runtime.tenants.store.tenant_count()
+        health["max_tenants"] = runtime.tenants.store.max_tenants
+    return json_response(health)
 
 
 @admin_blueprint.get("/openapi.json")
@@ -108,7 +121,8 @@ def openapi() -> Response:
 @admin_blueprint.post("/reset")
 def reset() -> Response:
     """Every tenant back to the fixtures; seeds, the journal and pending faults dropped. With ``?key=``,
-    only that credential's tenants (of every vendor) go back to the fixtures (and seeds)."""
+    only that credential's tenants (of every vendor) go back to the fixtures (and seeds). On a proxy this
+    empties the journal and drops pending faults: the vendor's own state is not reset."""
     key = request.args.get("key")
     if key is not None:
         _runtime().tenants.store.drop(key)
@@ -120,18 +134,18 @@ def reset() -> Response:
 @admin_blueprint.get("/state")
 def state() -> Response:
     """A tenant's world in the fixture format: the named one, else the last one a request used."""
-    vendor_id = _vendor()
+    runtime, vendor_id = _stateful(), _vendor()
     assert vendor_id is not None
-    return Response(_runtime().tenants.state_json(vendor_id, _tenant(vendor_id)), mimetype=JSON)
+    return Response(runtime.tenants.state_json(vendor_id, _tenant(vendor_id)), mimetype=JSON)
 
 
 @admin_blueprint.post("/seed")
 def seed() -> Response:
     """Add fixture-format data to the named tenant, or to every tenant until the next reset."""
-    vendor_id = _vendor()
+    runtime, vendor_id = _stateful(), _vendor()
     assert vendor_id is not None
     try:
-        _runtime().tenants.seed(vendor_id, _json_body(), _tenant(vendor_id))
+        runtime.tenants.seed(vendor_id, _json_body(), _tenant(vendor_id))
     except FixtureError as err:
         raise BadAdminRequest(str(err)) from err
     return json_response({"status": "ok"})

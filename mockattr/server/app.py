@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from mockattr import VENDOR_IDS
 from mockattr.contract.errors import ApiError
 from mockattr.server.admin import admin_blueprint
+from mockattr.server.proxy import ProxySettings
 from mockattr.server.routing import OperationRouter
 from mockattr.server.runtime import Runtime
 from mockattr.server.store import DEFAULT_MAX_TENANTS
@@ -25,6 +26,7 @@ def create_app(
     api_keys: Iterable[str] | None = None,
     max_tenants: int = DEFAULT_MAX_TENANTS,
     state_file: Path | str | None = None,
+    proxy: ProxySettings | None = None,
 ) -> Flask:
     """The mock server as a WSGI app. Every vendor path is answered by ``mockattr.server.routing`` ahead of
     Flask, so Flask (its hooks and signals) sees only the admin API.
@@ -35,17 +37,21 @@ def create_app(
     used tenant is dropped; with ``state_file``, every tenant's world is kept in that SQLite file and a
     tenant past ``max_tenants`` is refused with the vendor's 429. Raises ``FixtureError`` for bad fixtures,
     ``VendorError`` for a vendor missing a piece and ``StateFileError`` for a state file that cannot be used.
+
+    With ``proxy``, the app is ``mockattr proxy``: it serves the vendors of ``proxy.upstreams`` (or
+    ``root_vendor``) and forwards every request to them (``mockattr.server.proxy``).
     """
     app = Flask("mockattr")
     app.config["PROPAGATE_EXCEPTIONS"] = True  # to the router, whose one handler answers them
     runtime = Runtime(
-        [root_vendor] if root_vendor else list(vendor_ids or VENDOR_IDS),
+        [root_vendor] if root_vendor else list(vendor_ids or (proxy.upstreams if proxy else VENDOR_IDS)),
         root_vendor=root_vendor,
         fixtures_dir=Path(fixtures_dir) if fixtures_dir else None,
         api_keys=api_keys,
         max_tenants=max_tenants,
         state_file=Path(state_file) if state_file else None,
         logger=app.logger,
+        proxy=proxy,
     )
     app.extensions["mockattr"] = runtime
     app.register_blueprint(admin_blueprint)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,11 +18,16 @@ JOURNAL_BYTES = 64 * 1024 * 1024
 """Body bytes kept, all entries together; past it the oldest entries go first."""
 
 
-def redact(headers: Any) -> dict[str, str]:
-    """Request headers with credentials replaced by ``[redacted]``: the standard secret headers and every
-    vendor's credential header (``mockattr.contract.auth.secret_headers``)."""
+def redacted_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Header pairs with credentials replaced by ``[redacted]``: the standard secret headers (Cookie and
+    Set-Cookie among them) and every vendor's credential header (``mockattr.contract.auth.secret_headers``)."""
     secret = secret_headers()
-    return {name: "[redacted]" if name.lower() in secret else value for name, value in headers.items()}
+    return [(name, "[redacted]" if name.lower() in secret else value) for name, value in pairs]
+
+
+def redact(headers: Any) -> dict[str, str]:
+    """Request headers with credentials replaced by ``[redacted]`` (``redacted_pairs``)."""
+    return dict(redacted_pairs(headers.items()))
 
 
 def decode_body(raw: bytes | str | None) -> Any:
@@ -51,6 +57,8 @@ class JournalEntry:
     response_body: bytes | None = None
     violations: list[str] = field(default_factory=list)
     """What in the request broke the contract (credential, JSON, schema); empty when nothing did."""
+    drift: list[str] = field(default_factory=list)
+    """What in the vendor's answer broke the contract (a proxy's; always empty for the mock)."""
     fault: bool = False
     """True when the answer was an injected fault, not the mock's own."""
     time: float = field(default_factory=time.time)

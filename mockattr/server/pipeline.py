@@ -4,12 +4,16 @@ router (``mockattr.server.routing``) → a planned fault, if any → credential 
 against the operation's schemas → the vendor's handler under the tenant's lock → response → journal.
 Each request is journaled with what in it broke the contract, if anything, unless a reset came while it
 was delayed.
+
+In a proxy (``mockattr proxy``) a forwarding handler (``mockattr.server.proxy.Forwarder``) takes the
+place of the vendor's handler: the request is checked the same way, then sent on to the vendor whatever
+the check found, and paths no operation serves are sent on too.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -31,21 +35,26 @@ MAX_BODY_BYTES = 1024 * 1024
 """Request bodies above 1 MiB answer 413 (the mock's choice, the same for every vendor)."""
 
 
+Forward = Callable[[Request, str, Operation | None, JournalEntry], Response]
+"""A proxy's handler: sends the request (its body read into the journal entry) on to the vendor and
+returns the vendor's answer, noting what in it broke the contract (``drift``)."""
+
+
 class MalformedBody(ValueError):
     """A body that cannot be read as sent (e.g. broken chunked encoding)."""
 
 
-def read_limited_body(request: Request) -> bytes:
-    """``request``'s body, or RequestEntityTooLarge past MAX_BODY_BYTES, with or without Content-Length
+def read_limited_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """``request``'s body, or RequestEntityTooLarge past ``limit`` bytes, with or without Content-Length
     (a chunked body is read up to one byte past the limit, never cut short silently); MalformedBody when
     the transfer encoding is broken."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+    if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
     try:
-        data = request.stream.read(MAX_BODY_BYTES + 1)
+        data = request.stream.read(limit + 1)
     except (ValueError, OSError) as err:
         raise MalformedBody(f"unreadable ({err})") from err
-    if len(data) > MAX_BODY_BYTES:
+    if len(data) > limit:
         raise RequestEntityTooLarge()
     return data
 
@@ -64,7 +73,8 @@ def new_entry(request: Request, vendor_id: str, operation_id: str | None) -> Jou
 
 
 class RequestPipeline:
-    """Serves vendor requests against ``tenants``, with ``faults`` first, into ``journal``."""
+    """Serves vendor requests against ``tenants``, with ``faults`` first, into ``journal``; with
+    ``forward``, sends them on to the vendors instead (a proxy), bodies up to ``body_limit`` bytes."""
 
     def __init__(
         self,
@@ -73,10 +83,13 @@ class RequestPipeline:
         journal: Journal,
         faults: FaultPlan,
         api_keys: frozenset[str] | None,
+        forward: Forward | None = None,
+        body_limit: int = MAX_BODY_BYTES,
     ) -> None:
         self.tenants, self.renderer, self.journal, self.faults = tenants, renderer, journal, faults
         self.api_keys = api_keys
         self.contracts: Mapping[str, Contract] = tenants.contracts
+        self.forward, self.body_limit = forward, body_limit
 
     # --- the path ------------------------------------------------------------------------------
 
@@ -114,7 +127,9 @@ class RequestPipeline:
                 return self.renderer.error(vendor_id, ApiError(503, "mockattr was reset while this request waited"))
             if fault.status is not None:
                 return self.renderer.fault(vendor_id, fault)
-        if problem is not None:
+        if self.forward is not None and entry.request_body is not None:  # forwarded whatever the check found
+            return self.forward(request, vendor_id, operation, entry)
+        if problem is not None:  # a proxy answers itself only a body it could not read
             return self.renderer.error(vendor_id, problem)
         self.tenants.last_tenant[vendor_id] = credential
         try:
@@ -133,7 +148,8 @@ class RequestPipeline:
 
     def _journal(self, entry: JournalEntry, response: Response) -> None:
         entry.status = response.status_code
-        entry.response_body = response.get_data()
+        if entry.response_body is None:  # a proxy has put the vendor's answer there, decoded
+            entry.response_body = response.get_data()
         self.journal.add(entry)
 
     # --- reading and checking the request --------------------------------------------------------
@@ -143,14 +159,9 @@ class RequestPipeline:
         What breaks the contract is noted in the journal entry."""
         contract = self.contracts[vendor_id]
         noted = entry.violations
-        try:
-            raw = entry.request_body = read_limited_body(request)
-        except RequestEntityTooLarge as err:
+        raw = self._read(request, contract, entry)
+        if len(raw) > MAX_BODY_BYTES:  # only a proxy reads more: it forwards the body all the same
             noted.append("body: larger than 1 MiB")
-            raise contract.error("too_large") from err
-        except MalformedBody as err:
-            noted.append(f"body: {err}")
-            raise contract.error("malformed_json") from err
         problem, credential, body = None, "", None
         try:
             credential = self.credential(request, vendor_id, noted)
@@ -165,6 +176,18 @@ class RequestPipeline:
         if problem is not None:
             raise problem
         return credential, body
+
+    def _read(self, request: Request, contract: Contract, entry: JournalEntry) -> bytes:
+        """The body, kept in the journal entry; the vendor's 413 or 400 (noted) when it cannot be read."""
+        try:
+            raw = entry.request_body = read_limited_body(request, self.body_limit)
+        except RequestEntityTooLarge as err:
+            entry.violations.append(f"body: larger than {self.body_limit // (1024 * 1024)} MiB")
+            raise contract.error("too_large") from err
+        except MalformedBody as err:
+            entry.violations.append(f"body: {err}")
+            raise contract.error("malformed_json") from err
+        return raw
 
     def presented_credential(self, request: Request, vendor_id: str) -> str | None:
         """The credential ``request`` carries for ``vendor_id`` (accepted or not), or None."""
@@ -222,7 +245,14 @@ class RequestPipeline:
         ``name`` (``route_not_found``, ``method_not_allowed``)."""
         entry = new_entry(request, vendor_id, None)
         entry.violations.append(f"no operation of {vendor_id} serves {request.method} {request.path}")
-        response = self.renderer.named(vendor_id, name)
+        if self.forward is None:
+            response = self.renderer.named(vendor_id, name)
+        else:  # a proxy sends it on all the same, if it can read it
+            try:
+                self._read(request, self.contracts[vendor_id], entry)
+                response = self.forward(request, vendor_id, None, entry)
+            except ApiError as err:
+                response = self.renderer.error(vendor_id, err)
         self._journal(entry, response)
         return response
 

@@ -12,7 +12,8 @@ from flask import Flask
 
 from mockattr.server.faults import FaultPlan
 from mockattr.server.journal import Journal
-from mockattr.server.pipeline import RequestPipeline
+from mockattr.server.pipeline import MAX_BODY_BYTES, RequestPipeline
+from mockattr.server.proxy import BODY_LIMIT, Forwarder, ProxySettings
 from mockattr.server.rendering import ErrorRenderer
 from mockattr.server.store import DEFAULT_MAX_TENANTS
 from mockattr.server.tenants import Tenants
@@ -27,7 +28,8 @@ def is_admin_path(path: str) -> bool:
 
 
 class Runtime:
-    """The served vendors with their tenants, the pipeline that serves them, the journal and faults."""
+    """The served vendors with their tenants, the pipeline that serves them, the journal and faults; with
+    ``proxy``, the pipeline forwards to the vendors (``mockattr.server.proxy``) and the tenants stay unused."""
 
     def __init__(
         self,
@@ -39,6 +41,7 @@ class Runtime:
         max_tenants: int = DEFAULT_MAX_TENANTS,
         state_file: Path | None = None,
         logger: logging.Logger | None = None,
+        proxy: ProxySettings | None = None,
     ) -> None:
         self.tenants = Tenants(vendor_ids, fixtures_dir=fixtures_dir, max_tenants=max_tenants, state_file=state_file)
         self.vendors, self.contracts = self.tenants.vendors, self.tenants.contracts
@@ -47,7 +50,18 @@ class Runtime:
         self.journal = Journal()
         self.faults = FaultPlan()
         self.renderer = ErrorRenderer(self.vendors, self.contracts, logger or logging.getLogger("mockattr"))
-        self.pipeline = RequestPipeline(self.tenants, self.renderer, self.journal, self.faults, self.api_keys)
+        self.upstreams = dict(proxy.upstreams) if proxy else {}
+        """Each vendor's upstream URL when this is a proxy; empty for the mock."""
+        self.forwarder = Forwarder(proxy, self.contracts, self.renderer, self.prefix) if proxy else None
+        self.pipeline = RequestPipeline(
+            self.tenants,
+            self.renderer,
+            self.journal,
+            self.faults,
+            self.api_keys,
+            forward=self.forwarder,
+            body_limit=BODY_LIMIT if proxy else MAX_BODY_BYTES,
+        )
 
     def reset(self) -> None:
         """Every tenant back to the fixtures; seeds, journal and pending faults dropped."""

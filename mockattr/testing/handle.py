@@ -35,6 +35,8 @@ class RecordedRequest:
     response_body: Any
     violations: list[str] = field(default_factory=list)
     """What in the request broke the contract; empty when nothing did."""
+    drift: list[str] = field(default_factory=list)
+    """What in the vendor's answer broke the contract, through ``mockattr proxy``; always empty on the mock."""
     fault: bool = False
     time: float = 0.0
 

@@ -5,6 +5,9 @@ Installing mockattr registers it (entry point ``pytest11``). Fixtures:
 - ``mockattr_server`` (session): the running server (``.url``, ``.ca_bundle``).
 - ``mockattr`` (function): a ``mockattr.testing.handle.Mockattr`` on it, every tenant back to the fixtures.
 
+``--mockattr-base-url`` may name a ``mockattr proxy``: the journal, strict mode and the coverage line then
+hold real traffic (reset empties the journal; the vendor's state is its own).
+
 Options: ``--mockattr-tls``, ``--mockattr-strict``, ``--mockattr-base-url URL``, ``--mockattr-report FILE``.
 Marker: ``@pytest.mark.mockattr(strict=True|False, expect_rejections=True)``.
 """
@@ -41,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--mockattr-base-url",
         metavar="URL",
-        help="Drive the mockattr server at URL (e.g. from `mockattr serve`) instead of starting one.",
+        help="Drive the mockattr server at URL (`mockattr serve`, or `mockattr proxy`) instead of starting one.",
     )
     group.addoption(
         "--mockattr-ca-bundle",
@@ -157,14 +160,24 @@ def _strict(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """Under strict mode, a test that passed fails when its code broke the contract."""
+    """Under strict mode, a test that passed fails when its code broke the contract, or (through
+    ``mockattr proxy``) when the vendor's answers did."""
     result = yield
     handle = getattr(item, "funcargs", {}).get("mockattr")
-    if isinstance(handle, MockattrHandle) and _strict(item) and not handle.expect_rejections:
-        broken = [entry for entry in handle.requests() if entry.violations]
-        if broken:
-            lines = [f"{e.method} {e.path} -> {e.status}: {'; '.join(e.violations)}" for e in broken]
-            pytest.fail("mockattr strict: requests broke the contract:\n  " + "\n  ".join(lines), pytrace=False)
+    if isinstance(handle, MockattrHandle) and _strict(item):
+        entries = handle.requests()
+        sections = {
+            "requests broke the contract": [] if handle.expect_rejections else [(e, e.violations) for e in entries],
+            "the vendor's answers broke the contract (drift)": [(e, e.drift) for e in entries],
+        }
+        text = [
+            f"mockattr strict: {what}:\n  "
+            + "\n  ".join(f"{e.method} {e.path} -> {e.status}: {'; '.join(found)}" for e, found in found_in if found)
+            for what, found_in in sections.items()
+            if any(found for _, found in found_in)
+        ]
+        if text:
+            pytest.fail("\n".join(text), pytrace=False)
     return result
 
 
