@@ -328,8 +328,8 @@ def check(
 )
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write a JUnit XML report.")
 def verify(recordings: tuple[Path, ...], vendor: str | None, junit: Path | None) -> None:
-    """Check recorded traffic against the contract, offline: HAR 1.2 files and VCR cassettes (vcrpy or
-    Ruby VCR, YAML or JSON). A folder means every .har, .json, .yml and .yaml file below it; files there
+    """Check recorded traffic against the contract, offline: HAR 1.2 files and VCR cassettes (vcrpy,
+    go-vcr or Ruby VCR, YAML or JSON). A folder means every .har, .json, .yml and .yaml file below it; files there
     that are neither HAR nor VCR (other JSON or YAML) are passed over.
 
     Each exchange is matched to a vendor operation by host (each index.json's "hosts") or by mockattr's

@@ -321,6 +321,23 @@ def test_the_cli_records_every_exchange_as_har_without_credentials(server_url: s
     assert {"name": "X-Authorization", "value": "[redacted]"} in entries[3]["request"]["headers"]
     assert entries[2]["_mockattr"]["operation"] is None
     assert key not in text and base64.b64encode(f"{key}:".encode()).decode() not in text
+    verified = CliRunner().invoke(main, ["verify", str(har)])
+    assert verified.exit_code == 0, verified.output
+    assert "4 exchanges: 3 ok, 0 failed, 1 skipped" in verified.output
+
+
+def test_a_har_recorded_in_front_of_a_drifting_vendor_fails_verify(
+    drifting: Any, start_proxy: Any, tmp_path: Path
+) -> None:
+    upstream, _ = drifting
+    har = tmp_path / "drift.har"
+    proxy = start_proxy({"chartmogul": upstream.replace("/vendor-prefix", "/chartmogul")}, record=har)
+    requests.get(f"{proxy}/chartmogul{RETRIEVE}", headers=basic("k"), timeout=10)
+    requests.put(f"{proxy}/chartmogul{UPDATE}", json={"custom": {"a": 1}}, headers=basic("k"), timeout=10)
+    verified = CliRunner().invoke(main, ["verify", str(har)])
+    assert verified.exit_code == 1, verified.output
+    assert "response tags:" in verified.output and "status: 418" in verified.output
+    assert "2 exchanges: 0 ok, 2 failed, 0 skipped" in verified.output
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from mockattr import VENDOR_IDS, __version__
+from mockattr.contract import load_contract
 from mockattr.contract.auth import vendor_client_headers
 from mockattr.server.app import create_app
 from mockattr.server.runtime import runtime_of
@@ -82,3 +83,20 @@ def test_an_unexpected_error_in_a_handler_is_the_vendors_500(vendor: str, caplog
     assert response.get_json() == runtime.vendors[vendor].error_body(runtime.contracts[vendor].error("internal"))
     assert response.headers["X-Mockattr-Version"] == __version__
     assert any("unexpected error" in r.getMessage() for r in caplog.records)
+
+
+UNSERVED = [(v, e) for v in VENDOR_IDS for e in load_contract(v).index.get("unserved", [])]
+
+
+@pytest.mark.parametrize(("vendor", "endpoint"), UNSERVED)
+def test_a_vendors_endpoint_we_do_not_serve_is_its_404_not_an_operation(vendor: str, endpoint: dict) -> None:
+    app = create_app()
+    runtime = runtime_of(app)
+    response = app.test_client().open(
+        f"/{vendor}{endpoint['path']}", method=endpoint["method"], headers=vendor_client_headers(vendor, "key")
+    )
+    assert (response.status_code, response.get_json()) == (
+        404,
+        runtime.vendors[vendor].error_body(runtime.contracts[vendor].error("route_not_found")),
+    )
+    assert [e.operation for e in runtime.journal.entries(vendor)] == [None]

@@ -108,6 +108,31 @@ def vcrpy(exchanges: list[dict[str, Any]]) -> str:
     return yaml.safe_dump({"interactions": interactions, "version": 1})
 
 
+def go_vcr(exchanges: list[dict[str, Any]]) -> str:
+    """A go-vcr cassette, as chartmogul-go's integration_tests/fixtures: ``request.url``, string bodies,
+    ``response.status`` a reason line and ``response.code`` the number."""
+    interactions = [
+        {
+            "request": {
+                "body": ex["request"],
+                "form": {},
+                "headers": {"Content-Type": ["application/json"]},
+                "url": f"https://{HOST}{ex['path']}",
+                "method": ex["method"],
+            },
+            "response": {
+                "body": ex["response"],
+                "headers": {"Content-Type": ["application/json"]},
+                "status": f"{ex['status']} Whatever",
+                "code": ex["status"],
+                "duration": "",
+            },
+        }
+        for ex in exchanges
+    ]
+    return yaml.safe_dump({"version": 1, "interactions": interactions})
+
+
 def binary(data: bytes) -> str:
     """A Ruby ``!binary`` block scalar, base64 in lines of 60 as psych writes it."""
     encoded = base64.b64encode(data).decode("ascii")
@@ -185,8 +210,8 @@ def test_the_vectors_cover_several_operations() -> None:
 
 @pytest.mark.parametrize(
     ("name", "build"),
-    [("real.har", har), ("vcrpy.yaml", vcrpy), ("ruby_vcr.yml", ruby_vcr)],
-    ids=["har", "vcrpy", "ruby"],
+    [("real.har", har), ("vcrpy.yaml", vcrpy), ("ruby_vcr.yml", ruby_vcr), ("go_vcr.yaml", go_vcr)],
+    ids=["har", "vcrpy", "ruby", "go"],
 )
 def test_every_real_exchange_passes_in_every_format(tmp_path: Path, name: str, build: Any) -> None:
     result = run(write(tmp_path, name, build(EXCHANGES)))
@@ -254,6 +279,17 @@ def test_endpoints_we_do_not_serve_are_skipped(tmp_path: Path) -> None:
     assert "mixed.har#2" in skips[1]
     assert "https://api.example.com/" in skips[2]
     assert "4 exchanges: 1 ok, 0 failed, 3 skipped" in result.output
+
+
+def test_an_endpoint_the_vendor_has_beside_ours_is_skipped_not_taken_for_ours(tmp_path: Path) -> None:
+    """Real: chartmogul-ruby's cassettes search customers at /v1/customers/search, which
+    /v1/customers/{uuid} (customer_get) would otherwise take, and fail (index.json ``unserved``)."""
+    page = '{"entries": [{"uuid": "cus_1", "email": "a@example.com"}], "has_more": false}'
+    search = {"method": "GET", "path": "/v1/customers/search?email=a%40example.com", "request": "", "status": 200}
+    result = run(write(tmp_path, "search.har", har([{**search, "response": page}])))
+    assert result.exit_code == 0, result.output
+    assert "an endpoint the mock does not serve" in result.output
+    assert "1 exchanges: 0 ok, 0 failed, 1 skipped" in result.output
 
 
 def test_an_unreadable_file_exits_2_naming_it(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """Recorded HTTP traffic read from HAR 1.2 files and VCR cassettes, as plain ``Exchange``s.
 
 HAR is what browsers, mitmproxy, Charles and WireMock's recorder write; VCR cassettes are vcrpy's
-(``interactions``, ``request.uri``, ``body: {string}``) and Ruby VCR's (``http_interactions``,
-``body: {encoding, string}`` or ``base64_string``, ``!binary`` base64 strings), in YAML or JSON.
+(``interactions``, ``request.uri``, ``body: {string}``), go-vcr's (``interactions``, ``request.url``,
+``response.code``) and Ruby VCR's (``http_interactions``, ``body: {encoding, string}`` or
+``base64_string``, ``!binary`` base64 strings), in YAML or JSON.
 Bodies come out as the bytes the application saw: base64 undone, gzip and deflate undone.
 """
 
@@ -168,10 +169,10 @@ def _from_vcr(interaction: dict[str, Any], source: Path, index: int) -> Exchange
     request, response = interaction["request"], interaction["response"]
     request_headers = _vcr_headers(request.get("headers"))
     response_headers = _vcr_headers(response.get("headers"))
-    status = response["status"]
+    status = response["code"] if "code" in response else response["status"]  # go-vcr: code 201, status "201 Created"
     return Exchange(
         method=str(request["method"]).upper(),
-        url=request["uri"],
+        url=request["uri"] if "uri" in request else request["url"],
         request_headers=request_headers,
         request_body=_decoded(_vcr_body(request.get("body")), request_headers),
         status=int(status["code"] if isinstance(status, dict) else status),

@@ -73,6 +73,8 @@ class Matcher:
             if vendor:
                 return f"no operation of {vendor} serves {path}"
             return f"{host or 'no host'} is no vendor's host, and {path} is not below /<vendor id>/"
+        if operation_id is None:  # index.json's unserved: the vendor's, not ours
+            return f"no operation of {vendor} serves {path} (an endpoint the mock does not serve)"
         operation = self.contracts[vendor].operations[operation_id]
         if operation.method != exchange.method:  # werkzeug lets HEAD match a GET rule
             return f"no operation of {vendor} is {exchange.method} {path}"

@@ -6,6 +6,7 @@ One builder for every place that matches a path to an operation: the server's ro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 from werkzeug.routing import Map, MapAdapter, Rule
@@ -15,10 +16,22 @@ from mockattr.contract import Contract
 
 def operation_routes(contracts: Mapping[str, Contract], prefix: Callable[[str], str]) -> MapAdapter:
     """A bound werkzeug map whose endpoints are ``(vendor id, operation id)``: each vendor's operations
-    below ``prefix(vendor id)``. Matching reads only the path and method, so threads may share it."""
+    below ``prefix(vendor id)``, and ``(vendor id, None)`` for the vendor's endpoints the mock does not serve
+    whose paths an operation's would otherwise take (index.json ``unserved``, e.g. ChartMogul's
+    ``/v1/customers/search`` beside ``/v1/customers/{uuid}``). Matching reads only the path and method, so
+    threads may share it."""
     rules = [
         Rule(operation.url_rule(prefix(vendor_id)), endpoint=(vendor_id, operation.id), methods=[operation.method])
         for vendor_id, contract in contracts.items()
         for operation in contract.operations.values()
+    ]
+    rules += [
+        Rule(
+            prefix(vendor_id) + re.sub(r"\{(\w+)\}", r"<\1>", entry["path"]),
+            endpoint=(vendor_id, None),
+            methods=[entry["method"]],
+        )
+        for vendor_id, contract in contracts.items()
+        for entry in contract.index.get("unserved", [])
     ]
     return Map(rules).bind("mockattr")

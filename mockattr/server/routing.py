@@ -64,6 +64,8 @@ class OperationRouter:
             if vendor_id is None:
                 return self.runtime.renderer.error(None, ApiError(404, "Not Found"))
             return pipeline.unrouted(request, vendor_id, "route_not_found")
+        if operation_id is None:  # an endpoint of the vendor's that the mock does not serve (index.json unserved)
+            return pipeline.unrouted(request, vendor_id, "route_not_found")
         return pipeline.serve(request, vendor_id, operation_id, params)
 
 
