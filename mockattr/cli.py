@@ -9,6 +9,7 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask
@@ -45,6 +46,14 @@ port_option = click.option(
 @click.version_option(__version__, prog_name="mockattr")
 def main() -> None:
     """Stateful mock servers for customer custom-attribute APIs."""
+
+
+def _http_url(value: str, param: click.Parameter) -> str:
+    """``value`` if it is an http(s) URL with a host, else a usage error saying so."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"{value!r} is not an http:// or https:// URL (e.g. http://{value})", param=param)
+    return value
 
 
 @main.command()
@@ -256,7 +265,12 @@ def openapi(vendor: str | None) -> None:
 
 
 @main.command()
-@click.option("--base-url", required=True, help="The server to check, e.g. http://127.0.0.1:12111.")
+@click.option(
+    "--base-url",
+    required=True,
+    callback=lambda ctx, param, value: _http_url(value, param),
+    help="The server to check, e.g. http://127.0.0.1:12111.",
+)
 @click.option(
     "--vendor",
     "vendors",

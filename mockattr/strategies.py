@@ -209,9 +209,9 @@ def attribute_values(vendor: str, type_name: str, valid: bool = True) -> st.Sear
     if valid:
         drawn = from_ref(vendor, hint["schema"]).filter(dates_exist)
     else:
-        drawn = st.one_of(st.text(max_size=30), st.integers(), st.floats(allow_nan=False), st.booleans()).filter(
-            lambda v: not _value_fits(vendor, type_name, v)
-        )
+        drawn = st.one_of(
+            st.text(max_size=30), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans()
+        ).filter(lambda v: not _value_fits(vendor, type_name, v))
     return st.one_of(st.sampled_from(edges), drawn) if edges else drawn
 
 

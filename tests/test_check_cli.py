@@ -140,3 +140,9 @@ def test_check_says_at_once_when_nothing_answers() -> None:
     result = CliRunner().invoke(main, ["check", "--base-url", "http://127.0.0.1:1"])
     assert result.exit_code == 1 and "cannot connect" in result.output
     assert "passed" not in result.output
+
+
+def test_a_base_url_without_a_scheme_is_a_one_line_usage_error() -> None:
+    result = CliRunner().invoke(main, ["check", "--base-url", "127.0.0.1:12111"])
+    assert result.exit_code == 2 and "is not an http:// or https:// URL" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

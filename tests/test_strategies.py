@@ -124,3 +124,17 @@ def test_examples_are_reproducible_from_a_seed() -> None:
 
     assert draw_with(7) == draw_with(7)
     assert draw_with(7) != draw_with(8)
+
+
+@pytest.mark.parametrize(("vendor", "type_name"), TYPES)
+@pytest.mark.parametrize("valid", [True, False])
+def test_every_attribute_value_serialises_as_strict_json(vendor: str, type_name: str, valid: bool) -> None:
+    """requests refuses to send inf or NaN (json.dumps with allow_nan=False)."""
+    import json
+
+    @settings(max_examples=200, database=None)
+    @given(attribute_values(vendor, type_name, valid))
+    def run(value) -> None:
+        json.dumps(value, allow_nan=False)
+
+    run()
