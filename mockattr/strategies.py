@@ -22,7 +22,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from mockattr import VENDOR_IDS
-from mockattr.contract import Contract, load_contract
+from mockattr.contract import Contract, load_contract, path_parameters
 from mockattr.contract.generation import from_schema, mutants
 from mockattr.vendors import load_fixture, vendor_part
 
@@ -255,7 +255,7 @@ def fixture_values(data: Any, pointer: str) -> list[Any]:
 def fixture_path_ids(vendor: str, operation: str) -> list[dict[str, str]]:
     """Every choice of path parameters that names the fixture's records: from the pointers of index.json's
     ``testing.path_params``, or else every ``<list>/*/<name>`` of the fixture."""
-    names = re.findall(r"{(\w+)}", _entry(vendor, operation)["path"])
+    names = path_parameters(_entry(vendor, operation)["path"])
     data, declared = vendor_fixture(vendor), testing_hints(vendor).get("path_params", {})
     choices: list[dict[str, str]] = [{}]
     for name in names:

@@ -74,8 +74,22 @@ class Operation:
     description: str = ""
 
     def url_rule(self, prefix: str) -> str:
-        """werkzeug's URL rule for this operation below ``prefix`` ({uuid} becomes <uuid>)."""
-        return prefix + re.sub(r"\{(\w+)\}", r"<\1>", self.path)
+        """werkzeug's URL rule for this operation below ``prefix``."""
+        return url_rule(prefix + self.path)
+
+
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+"""A path parameter in index.json's paths: ``{uuid}``."""
+
+
+def path_parameters(path: str) -> list[str]:
+    """The names of ``path``'s parameters, in order."""
+    return PATH_PARAMETER.findall(path)
+
+
+def url_rule(path: str) -> str:
+    """werkzeug's URL rule for an index.json path ({uuid} becomes <uuid>)."""
+    return PATH_PARAMETER.sub(r"<\1>", path)
 
 
 @dataclass

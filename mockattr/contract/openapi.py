@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from http import HTTPStatus
 from typing import Any
 
 from mockattr import VENDOR_IDS, __version__
-from mockattr.contract import load_contract
+from mockattr.contract import load_contract, path_parameters
 
 
 def _phrase(status: int) -> str:
@@ -42,7 +41,7 @@ def openapi_document(vendor_ids: list[str] | None = None, prefixes: dict[str, st
         for entry in index["operations"]:
             parameters = [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-                for name in re.findall(r"\{(\w+)\}", entry["path"])
+                for name in path_parameters(entry["path"])
             ]
             if entry.get("query"):
                 query = contract.resolved(entry["query"])

@@ -6,12 +6,11 @@ One builder for every place that matches a path to an operation: the server's ro
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 
 from werkzeug.routing import Map, MapAdapter, Rule
 
-from mockattr.contract import Contract
+from mockattr.contract import Contract, url_rule
 
 
 def operation_routes(contracts: Mapping[str, Contract], prefix: Callable[[str], str]) -> MapAdapter:
@@ -27,7 +26,7 @@ def operation_routes(contracts: Mapping[str, Contract], prefix: Callable[[str], 
     ]
     rules += [
         Rule(
-            prefix(vendor_id) + re.sub(r"\{(\w+)\}", r"<\1>", entry["path"]),
+            url_rule(prefix(vendor_id) + entry["path"]),
             endpoint=(vendor_id, None),
             methods=[entry["method"]],
         )
