@@ -23,22 +23,32 @@ def run_inline(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_inprocess(*args, "-p", "no:cacheprovider")
 
 
-WORKER_TESTS = """
+WORKER_NOTES = """
 import os, pathlib
 import pytest
 
-@pytest.mark.parametrize("n", range(6))
-def test_note_my_server(mockattr, n):
+@pytest.fixture(autouse=True)
+def note_my_server(mockattr_server, request):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "none")
-    pathlib.Path(f"{worker}-{n}.url").write_text(mockattr.base_url)
+    pathlib.Path(f"{worker}-{abs(hash(request.node.nodeid))}.url").write_text(mockattr_server.url)
+"""
+WORKER_TESTS = """
+import pytest
+
+@pytest.mark.parametrize("n", range(6))
+def test_uses_the_mock(mockattr, n):
+    assert mockattr.health()["status"] == "ok"
 """
 
 
 def test_examples_pass_over_tls_with_two_xdist_workers_each_on_its_own_server(pytester: pytest.Pytester) -> None:
     """Nothing skipped (the retry example needs TLS); coverage merged from both workers."""
+    pytester.makepyfile(worker_notes=WORKER_NOTES)  # a plugin, so that every test on either worker notes its server
     notes = pytester.makepyfile(WORKER_TESTS)
     report = pytester.path / "report.json"
-    result = run(pytester, EXAMPLES, str(notes), "-n", "2", "--mockattr-tls", f"--mockattr-report={report}")
+    result = run(
+        pytester, EXAMPLES, str(notes), "-n", "2", "-p", "worker_notes", "--mockattr-tls", f"--mockattr-report={report}"
+    )
     result.assert_outcomes(passed=EXAMPLE_COUNT + 6)
     result.stdout.fnmatch_lines(["mockattr: *chartmogul */10 operations, */11 error statuses*"])
     chartmogul = json.loads(report.read_text())["chartmogul"]
