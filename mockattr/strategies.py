@@ -2,17 +2,21 @@
 
 - ``valid_requests(vendor, operation)``: requests the contract says succeed against a tenant fresh
   from the embedded fixtures (path ids and keys are the fixtures' where the operation needs them).
-- ``invalid_requests(vendor, operation)``: ``(request, status)`` pairs: requests whose body or query
-  breaks the operation's schema, with the status the vendor answers for that (``index.json``).
+- ``invalid_requests(vendor, operation, well_formed=True)``: ``(request, status)`` pairs: requests whose
+  body or query breaks the operation's schema, with the status the vendor answers for that
+  (``index.json``). Well-formed ones keep the body's outer shape (an SDK's typed method can send them);
+  ``well_formed=False`` adds bodies of any JSON type, ``null`` among them.
 - ``attribute_values(vendor, type_name, valid)`` and ``attribute_keys(valid)``: values per data type,
   weighted toward edges; valid or not as the type's schema (and the calendar) says.
 
 Every rule comes from the schemas: the strategies draw from them and classify edge cases with their
-validators. The one rule no schema states is that a date must exist (Feb 30 does not).
+validators. The one rule no schema states is that a date must exist (Feb 30 does not). Every value drawn
+serialises with ``json.dumps(value, allow_nan=False)``: what a client can send.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,22 +30,49 @@ from mockattr.contract import Contract, load_contract, path_parameters
 from mockattr.contract.generation import from_schema, mutants
 from mockattr.vendors import load_fixture, vendor_part
 
-__all__ = ["GeneratedRequest", "attribute_keys", "attribute_values", "invalid_requests", "valid_requests"]
+__all__ = [
+    "NO_BODY",
+    "GeneratedRequest",
+    "attribute_keys",
+    "attribute_values",
+    "invalid_requests",
+    "valid_requests",
+]
+
+
+class _NoBody:
+    """The type of ``NO_BODY``."""
+
+    def __repr__(self) -> str:
+        return "NO_BODY"
+
+    def __reduce__(self) -> str:
+        return "NO_BODY"
+
+
+NO_BODY: Any = _NoBody()
+"""A request without a body; ``None`` is the JSON body ``null``."""
 
 
 @dataclass(frozen=True)
 class GeneratedRequest:
-    """One request to send: which operation, its path parameters, JSON body (None: none) and query."""
+    """One request to send: which operation, its path parameters, JSON body and query. ``body`` is
+    ``NO_BODY`` when the request has none (``None`` is the JSON body ``null``)."""
 
     vendor: str
     operation: str
     path_params: dict[str, str] = field(default_factory=dict)
-    body: Any = None
+    body: Any = NO_BODY
     query: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_body(self) -> bool:
-        return vendor_contract(self.vendor).operations[self.operation].request is not None
+        """Whether the request sends a body (``json=request.body`` with requests or httpx)."""
+        return self.body is not NO_BODY
+
+    def content(self) -> bytes | None:
+        """The body as JSON bytes to send, or None when there is no body."""
+        return None if self.body is NO_BODY else json.dumps(self.body, allow_nan=False).encode()
 
     def path(self) -> str:
         """The path below the vendor's prefix, e.g. ``/v1/customers/cus_.../attributes``."""
@@ -77,7 +108,16 @@ def resolved(vendor: str, ref: str) -> dict[str, Any]:
 
 def from_ref(vendor: str, ref: str) -> st.SearchStrategy[Any]:
     """Values of the schema at ``ref`` (e.g. ``common.json#/$defs/key``) of the vendor's contract."""
-    return from_schema(resolved(vendor, ref), vendor_contract(vendor).validator(ref))
+    return from_schema(resolved(vendor, ref), vendor_contract(vendor).validator(ref)).filter(sendable)
+
+
+def sendable(value: Any) -> bool:
+    """Whether ``value`` serialises as JSON a client can send (no NaN or infinity)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
 
 
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -284,7 +324,7 @@ def state_reads(vendor: str, operation: str) -> list[GeneratedRequest]:
     if not declared:  # an empty snapshot would pass the "changes nothing" check while testing nothing
         raise ValueError(f"{vendor} {operation}: no read shows its state (no GET operation; index.json testing.reads)")
     return [
-        GeneratedRequest(vendor, read["operation"], params, None, dict(read.get("query", {})))
+        GeneratedRequest(vendor, read["operation"], params, NO_BODY, dict(read.get("query", {})))
         for read in declared
         for params in fixture_path_ids(vendor, read["operation"])
     ]
@@ -303,7 +343,7 @@ def valid_requests(vendor: str, operation: str) -> st.SearchStrategy[GeneratedRe
     """Requests the contract says succeed on a tenant fresh from the embedded fixtures."""
     entry = _entry(vendor, operation)
     body: st.SearchStrategy[Any] = (
-        request_bodies(vendor, operation).filter(dates_exist) if entry.get("request") else st.none()
+        request_bodies(vendor, operation).filter(dates_exist) if entry.get("request") else st.just(NO_BODY)
     )
     query: st.SearchStrategy[dict[str, str]] = st.just({})
     if entry.get("query"):  # cursors are only valid when a server gave them out: none here
@@ -311,26 +351,32 @@ def valid_requests(vendor: str, operation: str) -> st.SearchStrategy[GeneratedRe
     return st.builds(GeneratedRequest, st.just(vendor), st.just(operation), path_ids(vendor, operation), body, query)
 
 
-def invalid_requests(vendor: str, operation: str) -> st.SearchStrategy[tuple[GeneratedRequest, int]]:
+def invalid_requests(
+    vendor: str, operation: str, well_formed: bool = True
+) -> st.SearchStrategy[tuple[GeneratedRequest, int]]:
     """Requests whose body or query breaks the operation's schema, each with the status the vendor
-    answers for that; ``st.nothing()`` for an operation that takes neither."""
+    answers for that; ``st.nothing()`` for an operation that takes neither. Well-formed bodies keep the
+    outer JSON type of a valid one (an object stays an object) with the fault inside: a wrong type, a
+    missing field, an unexpected one, a value that breaks its rule. ``well_formed=False`` also draws
+    bodies of other types (``null``, strings, numbers, lists)."""
     contract = vendor_contract(vendor)
     entry = _entry(vendor, operation)
     status = contract.index["errors"]["invalid_parameter"]["status"]
     strategies = []
     if entry.get("request"):
         validator = contract.validator(entry["request"])
-        bodies = st.one_of(
-            mutants(request_bodies(vendor, operation), validator),
-            st.one_of(st.lists(st.integers(), max_size=2), st.text(max_size=5), st.integers()),
-        )
+        bodies = mutants(request_bodies(vendor, operation), validator, keep_outer_type=well_formed)
+        if not well_formed:
+            bodies = st.one_of(
+                bodies, st.one_of(st.none(), st.lists(st.integers(), max_size=2), st.text(max_size=5), st.integers())
+            )
         strategies.append(
             st.builds(
                 GeneratedRequest,
                 st.just(vendor),
                 st.just(operation),
                 path_ids(vendor, operation),
-                bodies.filter(lambda b: not validator.is_valid(b)),
+                bodies.filter(lambda b: not validator.is_valid(b) and sendable(b)),
             )
         )
     if entry.get("query"):
@@ -341,7 +387,12 @@ def invalid_requests(vendor: str, operation: str) -> st.SearchStrategy[tuple[Gen
         )
         strategies.append(
             st.builds(
-                GeneratedRequest, st.just(vendor), st.just(operation), path_ids(vendor, operation), st.none(), query
+                GeneratedRequest,
+                st.just(vendor),
+                st.just(operation),
+                path_ids(vendor, operation),
+                st.just(NO_BODY),
+                query,
             )
         )
     if not strategies:

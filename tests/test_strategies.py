@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
@@ -10,6 +12,7 @@ from mockattr import VENDOR_IDS
 from mockattr.contract import load_contract
 from mockattr.strategies import (
     EDGE_VALUES,
+    NO_BODY,
     attribute_keys,
     attribute_values,
     dates_exist,
@@ -40,30 +43,46 @@ def test_valid_requests_fit_the_request_schema(vendor: str, operation: str) -> N
         assert request.path().count("{") == 0
         if spec.request is not None:
             assert spec.request.is_valid(request.body) and dates_exist(request.body)
+            assert json.loads(request.content()) == request.body
+        else:
+            assert request.body is NO_BODY and not request.has_body and request.content() is None
         if spec.query is not None:
             assert spec.query.is_valid(request.query)
 
     run()
 
 
+@pytest.mark.parametrize("well_formed", [True, False])
 @pytest.mark.parametrize(("vendor", "operation"), TAKING_INPUT)
-def test_invalid_requests_break_the_schema_and_name_the_vendors_status(vendor: str, operation: str) -> None:
+def test_invalid_requests_break_the_schema_and_name_the_vendors_status(
+    vendor: str, operation: str, well_formed: bool
+) -> None:
     contract = load_contract(vendor)
     spec = contract.operations[operation]
     status = contract.index["errors"]["invalid_parameter"]["status"]
     assert status == contract.index["errors"]["missing_parameter"]["status"]
     assert status == contract.index["errors"]["not_an_object"]["status"]
+    entry = next(e for e in contract.index["operations"] if e["id"] == operation)
+    outer = contract.resolved(entry["request"]).get("type") if spec.request else None
+    shapes: set[str] = set()
 
-    @given(invalid_requests(vendor, operation))
+    @settings(max_examples=60)
+    @given(invalid_requests(vendor, operation, well_formed=well_formed))
     def run(pair) -> None:
         request, expected = pair
         assert expected == status and expected in spec.responses
         if request.query:
-            assert not spec.query.is_valid(request.query)
+            assert not spec.query.is_valid(request.query) and request.body is NO_BODY
         else:
             assert not spec.request.is_valid(request.body)
+            json.dumps(request.body, allow_nan=False)  # what a client can send
+            shapes.add(type(request.body).__name__)
+            if well_formed and outer == "object":
+                assert isinstance(request.body, dict), request.body
 
     run()
+    if spec.request and not well_formed:
+        assert shapes - {"dict"}, "well_formed=False draws bodies of other JSON types too"
 
 
 @pytest.mark.parametrize(("vendor", "type_name"), TYPES)
@@ -72,6 +91,7 @@ def test_attribute_values_are_valid_or_not_as_promised(vendor: str, type_name: s
 
     @given(attribute_values(vendor, type_name, valid=True), attribute_values(vendor, type_name, valid=False))
     def run(good, bad) -> None:
+        json.dumps([good, bad], allow_nan=False)  # what a client can send
         assert validator.is_valid(good) and dates_exist(good)
         assert not (validator.is_valid(bad) and dates_exist(bad))
 

@@ -65,7 +65,7 @@ def check_invalid(target: Target, vendor: str, operation: str, config: settings,
     """Invalid requests: the vendor's error status and body, and no change."""
 
     @config
-    @given(invalid_requests(vendor, operation))
+    @given(invalid_requests(vendor, operation, well_formed=False))
     def run(pair: tuple[GeneratedRequest, int]) -> None:
         request, status = pair
         key = target.new_key()

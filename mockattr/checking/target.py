@@ -13,10 +13,7 @@ from typing import Any
 import requests
 
 from mockattr.contract.auth import vendor_client_headers
-from mockattr.strategies import GeneratedRequest
-
-NO_BODY: Any = object()
-"""A request without a body (``None`` would be the JSON body ``null``)."""
+from mockattr.strategies import NO_BODY, GeneratedRequest
 
 
 @dataclass
@@ -93,9 +90,7 @@ class Target:
     def send(self, request: GeneratedRequest, key: str) -> Sent:
         """Send a generated request with ``key``."""
         url = self.vendor_url(request.vendor) + request.path()
-        return self.call(
-            request.vendor, request.method(), url, key, request.body if request.has_body else NO_BODY, request.query
-        )
+        return self.call(request.vendor, request.method(), url, key, request.body, request.query)
 
     def call(
         self, vendor: str, method: str, url: str, key: str, body: Any = NO_BODY, query: dict[str, str] | None = None
@@ -107,6 +102,6 @@ class Target:
         data = None
         if body is not NO_BODY:
             headers = {**headers, "Content-Type": "application/json"}
-            data = json.dumps(body).encode()
+            data = json.dumps(body, allow_nan=False).encode()
         response = self.session.request(method, url, headers=headers, data=data, timeout=30, verify=self.verify)
         return Sent(method, url, headers, body, response.status_code, response.text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hypothesis import assume
 from hypothesis import strategies as st
 from jsonschema.protocols import Validator
 
@@ -252,9 +253,10 @@ def _remove(value: Any, path: tuple[Any, ...]) -> Any:
     return copy
 
 
-def mutants(valid: st.SearchStrategy[Any], validator: Validator) -> st.SearchStrategy[Any]:
+def mutants(valid: st.SearchStrategy[Any], validator: Validator, keep_outer_type: bool = False) -> st.SearchStrategy[Any]:
     """Values the schema rejects, each one change away from a valid one: a field removed, replaced by a
-    value of another type or shape, or an unexpected field added."""
+    value of another type or shape, or an unexpected field added. With ``keep_outer_type``, the root is
+    never replaced (an object stays an object: the change is inside it)."""
 
     @st.composite
     def mutate(draw: Any) -> Any:
@@ -263,7 +265,9 @@ def mutants(valid: st.SearchStrategy[Any], validator: Validator) -> st.SearchStr
         target = value
         for part in path:
             target = target[part]
-        choices = ["replace"] + (["remove"] if path else []) + (["add"] if isinstance(target, dict) else [])
+        replace = [] if keep_outer_type and not path else ["replace"]
+        choices = replace + (["remove"] if path else []) + (["add"] if isinstance(target, dict) else [])
+        assume(choices)  # a scalar root cannot change inside
         how = draw(st.sampled_from(choices))
         if how == "remove":
             return _remove(value, path)
