@@ -120,9 +120,7 @@ def test_no_import_cycle() -> None:
         ".".join(("mockattr", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__"): path
         for path in PACKAGE.rglob("*.py")
     }
-    graph = {
-        name: {m for m in imports_of(path) if m in modules and m != name} for name, path in modules.items()
-    }
+    graph = {name: {m for m in imports_of(path) if m in modules and m != name} for name, path in modules.items()}
     done: set[str] = set()
 
     def visit(name: str, path: list[str]) -> None:

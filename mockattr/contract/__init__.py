@@ -29,6 +29,7 @@ from mockattr.contract.errors import ApiError
 SCHEMA_BASE_URI = "https://schemas.mockattr.invalid/"
 """Base URI the local registry files schemas under; the .invalid domain never resolves."""
 
+
 @cache
 def ecma_regex(pattern: str) -> regress.Regex:
     """``pattern`` compiled as JSON Schema means it: an ECMA-262 regular expression (compiled once)."""

@@ -253,7 +253,9 @@ def _remove(value: Any, path: tuple[Any, ...]) -> Any:
     return copy
 
 
-def mutants(valid: st.SearchStrategy[Any], validator: Validator, keep_outer_type: bool = False) -> st.SearchStrategy[Any]:
+def mutants(
+    valid: st.SearchStrategy[Any], validator: Validator, keep_outer_type: bool = False
+) -> st.SearchStrategy[Any]:
     """Values the schema rejects, each one change away from a valid one: a field removed, replaced by a
     value of another type or shape, or an unexpected field added. With ``keep_outer_type``, the root is
     never replaced (an object stays an object: the change is inside it)."""
