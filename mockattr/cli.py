@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import tempfile
 import urllib.parse
@@ -17,6 +18,7 @@ from flask import Flask
 from mockattr import VENDOR_IDS, __version__
 from mockattr.server.app import create_app
 from mockattr.server.durable import StateFileError
+from mockattr.server.pipeline import REQUEST_LOG
 from mockattr.server.proxy import READ_TIMEOUT, ProxySettings
 from mockattr.server.runtime import ADMIN_PREFIX, runtime_of
 from mockattr.server.store import DEFAULT_MAX_TENANTS
@@ -29,6 +31,22 @@ if TYPE_CHECKING:
     from mockattr.checking.junit import CheckResult
 
 T = TypeVar("T")
+
+
+log_requests_option = click.option(
+    "--log-requests",
+    is_flag=True,
+    help="Print one plain line per vendor request to stderr: method, path, operation, status, time, violations.",
+)
+
+
+def _log_requests(enabled: bool) -> None:
+    if enabled:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        REQUEST_LOG.addHandler(handler)
+        REQUEST_LOG.setLevel(logging.INFO)
+        REQUEST_LOG.propagate = False
 
 
 host_option = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -96,6 +114,7 @@ def _http_url(value: str, param: click.Parameter) -> str:
     is_flag=True,
     help="Speak HTTPS with a certificate from a CA generated at start; prints the CA file to trust.",
 )
+@log_requests_option
 def serve(
     host: str,
     port: int,
@@ -105,6 +124,7 @@ def serve(
     max_tenants: int,
     state_file: Path | None,
     tls: bool,
+    log_requests: bool,
 ) -> None:
     """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM (requests in flight are answered
     first).
@@ -114,6 +134,7 @@ def serve(
     journal) and faults. The server is waitress (with --tls, werkzeug's threaded server); a connection
     silent for 10 s is closed; bodies over 1 MiB are refused.
     """
+    _log_requests(log_requests)
     try:
         app = create_app(
             root_vendor=vendor,
@@ -215,6 +236,7 @@ def _upstreams(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
     type=click.FloatRange(0, min_open=True),
     help="Seconds an upstream may stay silent before the client gets a 502 (connecting: 5 s).",
 )
+@log_requests_option
 def proxy(
     upstreams: dict[str, str],
     host: str,
@@ -223,6 +245,7 @@ def proxy(
     record: Path | None,
     ca_bundle: str | None,
     timeout: float,
+    log_requests: bool,
 ) -> None:
     """Forward each request, unchanged, to the vendor's real API and hold both directions to the contract,
     until Ctrl-C or SIGTERM.
@@ -235,6 +258,7 @@ def proxy(
     """
     if vendor is not None and set(upstreams) != {vendor}:
         raise click.UsageError(f"with --vendor {vendor}, give --upstream {vendor}=URL and no other")
+    _log_requests(log_requests)
     settings = ProxySettings(upstreams, ca_bundle=ca_bundle, timeout=timeout, record=record)
     try:
         app = create_app(root_vendor=vendor, proxy=settings)

@@ -140,7 +140,7 @@ def test_help_lists_the_options() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mockattr", "serve", "--help"], capture_output=True, text=True, timeout=30
     )
-    for option in ("--host", "--port", "--fixtures", "--api-key", "--vendor"):
+    for option in ("--host", "--port", "--fixtures", "--api-key", "--vendor", "--log-requests"):
         assert option in result.stdout
 
 
@@ -162,3 +162,37 @@ def test_sigterm_lets_a_request_in_flight_finish() -> None:
         assert process.wait(10) == 0
     finally:
         process.kill()
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "tls"])
+def test_log_requests_prints_one_plain_line_per_request(servers, tls: bool) -> None:
+    process, urls = servers.start("--log-requests", *(["--tls"] if tls else []))
+    verify = urls.get("CA certificate", True)
+    requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes", headers=basic("k"), verify=verify, timeout=5)
+    requests.put(
+        f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes/custom",
+        json={"custom": ["x"]},
+        headers=basic("k"),
+        verify=verify,
+        timeout=5,
+    )
+    requests.get(f"{urls['admin']}/health", verify=verify, timeout=5)
+    deadline = time.monotonic() + 5
+    while servers.stderr(process).count("\n") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = servers.stderr(process).splitlines()
+    assert len(lines) == 2, lines  # the admin call is not a vendor request
+    assert re.fullmatch(rf"GET /chartmogul/v1/customers/{ADAM}/attributes chartmogul retrieve 200 [\d.]+ ms", lines[0])
+    assert re.fullmatch(
+        rf"PUT /chartmogul/v1/customers/{ADAM}/attributes/custom chartmogul update 400 [\d.]+ ms "
+        r"violations: custom: must be of type object, not array",
+        lines[1],
+    )
+    assert "\x1b[" not in servers.stderr(process)
+
+
+def test_without_log_requests_serve_prints_no_request_lines(servers) -> None:
+    process, urls = servers.start()
+    requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes", headers=basic("k"), timeout=5)
+    time.sleep(0.2)
+    assert servers.stderr(process) == ""

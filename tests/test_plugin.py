@@ -10,7 +10,7 @@ import pytest
 from support import start_serve
 
 EXAMPLES = str(Path(__file__).parent / "examples")
-EXAMPLE_COUNT = 6
+EXAMPLE_COUNT = 8
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -50,10 +50,11 @@ def test_examples_pass_over_tls_with_two_xdist_workers_each_on_its_own_server(py
         pytester, EXAMPLES, str(notes), "-n", "2", "-p", "worker_notes", "--mockattr-tls", f"--mockattr-report={report}"
     )
     result.assert_outcomes(passed=EXAMPLE_COUNT + 6)
-    result.stdout.fnmatch_lines(["mockattr: *chartmogul */10 operations, */11 error statuses*"])
+    result.stdout.fnmatch_lines(["mockattr: *chartmogul */10 operations, */11 error statuses (injected: 403, 429)*"])
     chartmogul = json.loads(report.read_text())["chartmogul"]
     assert {"retrieve", "update", "customer_get"} <= set(chartmogul["operations_called"]), "workers' coverage merged"
-    assert 429 in chartmogul["error_statuses_seen"] and 403 in chartmogul["error_statuses_seen"]
+    assert {403, 429} <= set(chartmogul["injected_error_statuses"]), "faults' statuses, counted apart"
+    assert not {403, 429} & set(chartmogul["error_statuses_seen"]), "the mock itself answered neither"
     by_worker: dict[str, set[str]] = {}
     for note in pytester.path.glob("gw*.url"):
         by_worker.setdefault(note.name.split("-")[0], set()).add(note.read_text())
@@ -191,3 +192,83 @@ def test_summary_names_what_the_suite_never_touched(pytester: pytest.Pytester) -
     assert data["chartmogul"]["operations_called"] == ["update", "retrieve"]
     assert data["chartmogul"]["error_statuses_seen"] == [], "the 503 planned in test_a never fired"
     assert "add" in data["chartmogul"]["operations_not_called"]
+
+
+def test_the_property_example_runs_at_hypothesis_default_settings(pytester: pytest.Pytester) -> None:
+    """The README's property test, copied where no conftest changes Hypothesis's settings: no health
+    check suppressed, the default deadline and number of examples."""
+    pytester.makepyfile(test_property=(Path(EXAMPLES) / "test_property_sdk.py").read_text(encoding="utf-8"))
+    result = run(pytester, "--hypothesis-show-statistics")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*100 passing*"])
+    assert "FailedHealthCheck" not in result.stdout.str()
+
+
+TRUST_TESTS = """
+import os, ssl, urllib.request
+import requests
+
+def test_requests_trusts_the_mock_with_no_code(mockattr):
+    answer = requests.get(mockattr.base_url + "/__mockattr/health", timeout=5)
+    assert answer.status_code == 200
+    assert os.environ["REQUESTS_CA_BUNDLE"] == os.environ["SSL_CERT_FILE"] == os.environ["NODE_EXTRA_CA_CERTS"]
+
+def test_the_standard_library_too(mockattr):
+    context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    with urllib.request.urlopen(mockattr.base_url + "/__mockattr/health", context=context) as answer:
+        assert answer.status == 200
+
+def test_the_cas_trusted_before_are_still_trusted(mockattr):
+    bundle = open(os.environ["REQUESTS_CA_BUNDLE"]).read()
+    assert open(os.environ["MOCKATTR_TEST_PRESET"]).read().strip() in bundle
+"""
+
+
+def test_tls_is_trusted_even_when_requests_ca_bundle_is_already_set(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI image or a company laptop sets REQUESTS_CA_BUNDLE to its own CAs; requests then ignores
+    Session.verify. The plugin's bundle holds those CAs and the mock's, and the variables come back."""
+    import certifi
+
+    preset = pytester.path / "company-cas.pem"
+    preset.write_text(Path(certifi.where()).read_text(encoding="utf-8"), encoding="utf-8")
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"):
+        monkeypatch.setenv(name, str(preset))
+    monkeypatch.delenv("NODE_EXTRA_CA_CERTS", raising=False)
+    monkeypatch.setenv("MOCKATTR_TEST_PRESET", str(preset))
+    pytester.makepyfile(TRUST_TESTS)
+    pytester.makeconftest(
+        "import os, json\n"
+        "def pytest_unconfigure(config):\n"
+        "    names = ('REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS')\n"
+        "    open('after.json', 'w').write(json.dumps({n: os.environ.get(n) for n in names}))\n"
+    )
+    run(pytester, "--mockattr-tls").assert_outcomes(passed=3)
+    after = json.loads((pytester.path / "after.json").read_text())
+    assert after == {
+        "REQUESTS_CA_BUNDLE": str(preset),
+        "SSL_CERT_FILE": str(preset),
+        "CURL_CA_BUNDLE": str(preset),
+        "NODE_EXTRA_CA_CERTS": None,
+    }, "restored after the session"
+
+
+QUIET_TESTS = """
+import requests
+
+def test_fails_after_calls(mockattr):
+    requests.get(mockattr.url("bunce") + "/v1/attributes", headers={"X-Authorization": "k"}, timeout=5)
+    mockattr.fail("bunce", "attribute_list", 500)
+    assert False, "a failure whose report we read"
+"""
+
+
+def test_a_failing_tests_captured_log_has_no_access_lines(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(QUIET_TESTS)
+    result = run_inline(pytester, "--log-level=DEBUG", "-rA")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "a failure whose report we read" in output
+    assert "werkzeug" not in output and "\x1b[" not in output, "no access lines (urllib3's own DEBUG lines stay)"
+    assert "/__mockattr/faults" not in output, "nor the plugin's own admin calls"

@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockattr import __version__
 from mockattr.contract.errors import ApiError
-from mockattr.server.faults import Fault
+from mockattr.server.faults import Fault, TooManyFaults
 from mockattr.server.jsonio import JSON, json_response, parse_json
 from mockattr.server.pipeline import MalformedBody, read_limited_body
 from mockattr.server.runtime import ADMIN_PREFIX, Runtime, runtime_of
@@ -171,14 +171,18 @@ def faults_list() -> Response:
 
 @admin_blueprint.post("/faults")
 def faults_add() -> Response:
-    """Plan a fault: ``{vendor, operation?, status?, times?, retry_after?, delay?}``."""
+    """Plan a fault: ``{vendor, operation?, status?, times?, retry_after?, delay?, key?, match?, network?}``;
+    429 when ``MAX_PENDING`` wait already."""
     runtime = _runtime()
     operations = {vendor_id: set(c.operations) for vendor_id, c in runtime.contracts.items()}
     try:
         fault = Fault.from_json(_json_body(), operations)
     except (ValueError, TypeError) as err:
         raise BadAdminRequest(f"bad fault: {err}") from err
-    runtime.faults.add(fault)
+    try:
+        runtime.faults.add(fault)
+    except TooManyFaults as err:
+        raise BadAdminRequest(str(err), 429) from err
     return json_response({"fault": fault.to_json()}, 201)
 
 

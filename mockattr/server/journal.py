@@ -61,6 +61,9 @@ class JournalEntry:
     """What in the vendor's answer broke the contract (a proxy's; always empty for the mock)."""
     fault: bool = False
     """True when the answer was an injected fault, not the mock's own."""
+    network: str | None = None
+    """The injected network fault (``reset``, ``empty``, ``malformed``, ``slow``), if any; after
+    ``reset`` and ``empty`` the status is 0: nothing was answered."""
     time: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The request pipeline: one linear path for every vendor request (stripe-mock's single handler).
 
-router (``mockattr.server.routing``) → a planned fault, if any → credential → body and query validated
-against the operation's schemas → the vendor's handler under the tenant's lock → response → journal.
+router (``mockattr.server.routing``) → credential → body and query validated against the operation's
+schemas → a planned fault, if one applies → the vendor's handler under the tenant's lock → response →
+journal.
 Each request is journaled with what in it broke the contract, if anything, unless a reset came while it
 was delayed.
 
@@ -12,6 +13,7 @@ the check found, and paths no operation serves are sent on too.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,8 +23,8 @@ from werkzeug.wrappers import Request, Response
 
 from mockattr.contract import Contract, Operation, auth, violations
 from mockattr.contract.errors import ApiError
-from mockattr.server.faults import Fault, FaultPlan
-from mockattr.server.journal import Journal, JournalEntry, redact
+from mockattr.server.faults import DroppedConnection, Fault, FaultPlan, network_fault, slowed
+from mockattr.server.journal import Journal, JournalEntry, decode_body, redact
 from mockattr.server.jsonio import JSON, dump_json, parse_json
 from mockattr.server.rendering import ErrorRenderer
 from mockattr.server.store import TenantLimit
@@ -31,6 +33,9 @@ from mockattr.vendors import Call, fresh_copy
 
 UNROUTED = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
 """werkzeug's HTTP errors that are the vendor's own errors (by name in index.json)."""
+REQUEST_LOG = logging.getLogger("mockattr.requests")
+"""One INFO line per vendor request (``serve --log-requests`` shows them): method, path, operation,
+status, time and what broke the contract."""
 MAX_BODY_BYTES = 1024 * 1024
 """Request bodies above 1 MiB answer 413 (the mock's choice, the same for every vendor)."""
 
@@ -57,6 +62,30 @@ def read_limited_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     if len(data) > limit:
         raise RequestEntityTooLarge()
     return data
+
+
+def log_line(entry: JournalEntry) -> str:
+    """``PUT /chartmogul/v1/... chartmogul update 200 1.2 ms``, then the fault and the violations, if any."""
+    answered = str(entry.status) if entry.status else "no answer"
+    line = f"{entry.method} {entry.path} {entry.vendor} {entry.operation or '-'} {answered}"
+    line += f" {(time.time() - entry.time) * 1000:.1f} ms"
+    if entry.fault:
+        line += f" (fault{': ' + entry.network if entry.network else ''})"
+    if entry.violations:
+        line += " violations: " + "; ".join(entry.violations)
+    return line
+
+
+def _decoded(entry: JournalEntry) -> Callable[[], Any]:
+    """The entry's request body as JSON data, decoded at most once, when first asked for."""
+    decoded: list[Any] = []
+
+    def body() -> Any:
+        if not decoded:
+            decoded.append(decode_body(entry.request_body))
+        return decoded[0]
+
+    return body
 
 
 def new_entry(request: Request, vendor_id: str, operation_id: str | None) -> JournalEntry:
@@ -113,24 +142,28 @@ class RequestPipeline:
     ) -> Response:
         contract = self.contracts[vendor_id]
         operation = contract.operations[operation_id]
-        fault = self.faults.take(vendor_id, operation_id)
         try:
             credential, body = self._inspect(request, vendor_id, operation, entry)
             problem = None
         except ApiError as err:
             problem = err
+        fault = self.faults.take(
+            vendor_id, operation_id, lambda: self.presented_credential(request, vendor_id), _decoded(entry)
+        )
         if fault is not None:  # the request was read and checked all the same, for the journal
-            entry.fault = True
-            if fault.delay:
+            entry.fault, entry.network = True, fault.network
+            if fault.delay and fault.network != "slow":
                 time.sleep(fault.delay)
             if self.tenants.generation != generation:
                 return self.renderer.error(vendor_id, ApiError(503, "mockattr was reset while this request waited"))
+            if fault.network in ("reset", "empty", "malformed"):
+                return network_fault(fault.network)
             if fault.status is not None:
-                return self.renderer.fault(vendor_id, fault)
+                return slowed(self.renderer.fault(vendor_id, fault), fault)
         if self.forward is not None and entry.request_body is not None:  # forwarded whatever the check found
-            return self.forward(request, vendor_id, operation, entry)
+            return slowed(self.forward(request, vendor_id, operation, entry), fault)
         if problem is not None:  # a proxy answers itself only a body it could not read
-            return self.renderer.error(vendor_id, problem)
+            return slowed(self.renderer.error(vendor_id, problem), fault)
         self.tenants.last_tenant[vendor_id] = credential
         try:
             with self.tenants.store.world(vendor_id, credential) as world:
@@ -138,19 +171,21 @@ class RequestPipeline:
                 reply = self.tenants.vendors[vendor_id].handlers[operation_id](call)
                 payload = "" if reply.body is None else dump_json(reply.body)
         except ApiError as err:
-            return self.renderer.error(vendor_id, err)
+            return slowed(self.renderer.error(vendor_id, err), fault)
         except TenantLimit as err:
             entry.violations.append(f"refused: {err}")
             response = self.renderer.fault(vendor_id, Fault(vendor_id, status=429))
             response.headers["X-Mockattr-Refused"] = str(err)
             return response
-        return Response(payload, reply.status, mimetype=JSON if payload else None)
+        return slowed(Response(payload, reply.status, mimetype=JSON if payload else None), fault)
 
     def _journal(self, entry: JournalEntry, response: Response) -> None:
-        entry.status = response.status_code
+        entry.status = 0 if isinstance(response, DroppedConnection) else response.status_code
         if entry.response_body is None:  # a proxy has put the vendor's answer there, decoded
-            entry.response_body = response.get_data()
+            entry.response_body = getattr(response, "sent", None) or response.get_data()
         self.journal.add(entry)
+        if REQUEST_LOG.isEnabledFor(logging.INFO):
+            REQUEST_LOG.info(log_line(entry))
 
     # --- reading and checking the request --------------------------------------------------------
 

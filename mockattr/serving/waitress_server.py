@@ -17,9 +17,10 @@ from typing import Any
 
 from flask import Flask
 from waitress import create_server
-from waitress.channel import HTTPChannel
+from waitress.channel import ClientDisconnected, HTTPChannel
 from waitress.server import BaseWSGIServer
 
+from mockattr.server.faults import FLUSH_ENVIRON_KEY, DropConnection, reset_on_close
 from mockattr.server.pipeline import MAX_BODY_BYTES
 
 THREADS = 8
@@ -49,7 +50,7 @@ def bind(app: Flask, host: str, port: int) -> BaseWSGIServer:
     thread, is silenced: a burst of requests is normal for a mock, and the thread count is fixed."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = create_server(
-        app,
+        with_network_faults(app),
         host=host,
         port=port,
         threads=THREADS,
@@ -60,6 +61,29 @@ def bind(app: Flask, host: str, port: int) -> BaseWSGIServer:
     )
     server.channel_class = DrainingChannel
     return server
+
+
+def with_network_faults(app: Any) -> Any:
+    """``app`` with the mock's network faults: ``DropConnection`` closes the connection with no answer
+    (reset, or a clean close: waitress writes nothing when the app says the client went away), and a
+    slow body can make waitress send what it has buffered (``FLUSH_ENVIRON_KEY``)."""
+
+    def serve(environ: Any, start_response: Any) -> Any:
+        channel = environ["waitress.client_disconnected"].__self__
+
+        def flush() -> None:  # what write_soon does past send_bytes, from this same task thread
+            with channel.outbuf_lock:
+                channel._flush_exception(channel._flush_some, do_close=False)
+
+        environ[FLUSH_ENVIRON_KEY] = flush
+        try:
+            return app(environ, start_response)
+        except DropConnection as drop:
+            if drop.reset:
+                reset_on_close(channel.socket)
+            raise ClientDisconnected(str(drop)) from None
+
+    return serve
 
 
 def base_url(server: BaseWSGIServer) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
+from mockattr.server.faults import DropConnection, reset_on_close
+
 HANDSHAKE_TIMEOUT = 10.0
 """Seconds a client gets to finish the TLS handshake."""
 IDLE_TIMEOUT = 10.0
@@ -19,9 +21,20 @@ closed: a slow or half-sent request holds only its own thread, and only this lon
 
 
 class RequestHandler(WSGIRequestHandler):
-    """werkzeug's handler with a socket timeout."""
+    """werkzeug's handler with a socket timeout, no access log (``serve --log-requests`` has its own),
+    and the mock's network faults: ``DropConnection`` closes the connection with no answer."""
 
     timeout = IDLE_TIMEOUT
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        if isinstance(error, DropConnection):
+            if error.reset:
+                reset_on_close(self.connection)
+                self.server.resetting.add(self.connection.fileno())  # type: ignore[attr-defined]
+            self.close_connection = True
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
 
 class MockServer(ThreadedWSGIServer):
@@ -34,6 +47,16 @@ class MockServer(ThreadedWSGIServer):
         self.ssl_context = ssl_context  # werkzeug reads it for the https scheme
         self.daemon_threads = not drain
         self.block_on_close = drain
+        self.resetting: set[int] = set()
+        """Connections (by file descriptor) a ``reset`` fault closes: no clean shutdown first."""
+
+    def shutdown_request(self, request: Any) -> None:
+        fileno = request.fileno()
+        if fileno in self.resetting:
+            self.resetting.discard(fileno)
+            self.close_request(request)  # with SO_LINGER 0: a reset, not the FIN a shutdown sends first
+        else:
+            super().shutdown_request(request)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.ssl_context is None:

@@ -1,4 +1,5 @@
-"""A handle on a running mockattr server, through its admin API (``/__mockattr/``).
+"""A handle on a running mockattr server, through its admin API (``/__mockattr/``): state, seeds, the
+journal, faults, and assertions on what the code under test sent.
 
 The pytest plugin's ``mockattr`` fixture is one of these; it works the same against the server the
 plugin starts and against a ``mockattr serve`` elsewhere (``--mockattr-base-url``).
@@ -12,7 +13,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
+
+from mockattr.contract.matching import contains, mismatches
 
 
 class AdminError(RuntimeError):
@@ -38,7 +41,15 @@ class RecordedRequest:
     drift: list[str] = field(default_factory=list)
     """What in the vendor's answer broke the contract, through ``mockattr proxy``; always empty on the mock."""
     fault: bool = False
+    """True when the answer was an injected fault (``fail``), not the mock's own."""
+    network: str | None = None
+    """The injected network fault, if any; after ``reset`` and ``empty`` ``status`` is 0 (no answer)."""
     time: float = 0.0
+
+    def summary(self) -> str:
+        """One line: method, path, operation and status."""
+        answered = str(self.status) if self.status else f"no answer ({self.network})"
+        return f"{self.method} {self.path} ({self.vendor} {self.operation or 'no operation'}) -> {answered}"
 
 
 class Mockattr:
@@ -111,14 +122,21 @@ class Mockattr:
     def fail(
         self,
         vendor: str,
-        operation: str | None,
+        operation: str | None = None,
         status: int | None = None,
+        *,
         times: int = 1,
         retry_after: int | None = None,
         delay: float | None = None,
+        key: str | None = None,
+        match: dict[str, Any] | None = None,
+        network: str | None = None,
     ) -> None:
         """The next ``times`` calls of ``operation`` (None: any of the vendor's) wait ``delay`` seconds,
-        then answer ``status`` with the vendor's error body (and ``Retry-After`` when given)."""
+        then answer ``status`` with the vendor's error body (and ``Retry-After`` when given). ``key``
+        limits the fault to one credential's calls, ``match`` to calls whose JSON body contains it.
+        ``network``: ``"reset"`` (the connection is reset), ``"empty"`` (closed with no answer),
+        ``"malformed"`` (200 with a cut-off JSON body) or ``"slow"`` (the body takes ``delay`` seconds)."""
         fault = {
             "vendor": vendor,
             "operation": operation,
@@ -126,9 +144,76 @@ class Mockattr:
             "times": times,
             "retry_after": retry_after,
             "delay": delay,
+            "key": key,
+            "match": match,
+            "network": network,
         }
-        self._call("POST", "faults", body=fault)
+        self._call("POST", "faults", body={k: v for k, v in fault.items() if v is not None})
 
     def clear_faults(self) -> None:
         """Drop the faults not yet used."""
         self._call("DELETE", "faults")
+
+    # --- assertions ------------------------------------------------------------------------------
+
+    def assert_called(
+        self, vendor: str, operation: str, *, times: int | None = None, body: Any = None
+    ) -> list[RecordedRequest]:
+        """The calls of ``operation`` whose JSON body contains ``body`` (a subset: the object's named
+        members, recursively); AssertionError unless there are ``times`` of them (None: at least one).
+        The message shows what was received, the closest call first, with what differs."""
+        calls = self.requests(vendor, operation)
+        matching = [e for e in calls if body is None or contains(e.request_body, body)]
+        if len(matching) == times or (times is None and matching):
+            return matching
+        wanted = "at least once" if times is None else f"{times} time{'s' * (times != 1)}"
+        head = f"expected {vendor} {operation} to be called {wanted}" + (
+            f" with a body containing {json.dumps(body)}" if body is not None else ""
+        )
+        found = f"{len(matching)} matching call{'s' * (len(matching) != 1)} of {len(calls)}"
+        received = calls or self.requests(vendor)
+        self._fail(f"{head}; got {found}", received, body)
+
+    def assert_not_called(self, vendor: str, operation: str | None = None) -> list[RecordedRequest]:
+        """AssertionError when ``vendor`` (or its ``operation``) received any call; else ``[]``."""
+        calls = self.requests(vendor, operation)
+        if calls:
+            self._fail(f"expected no call of {vendor} {operation or '(any operation)'}; got {len(calls)}", calls)
+        return calls
+
+    def assert_no_violations(self) -> list[RecordedRequest]:
+        """The journal; AssertionError naming each request that broke the contract, and how."""
+        entries = self.requests()
+        broken = [e for e in entries if e.violations]
+        if broken:
+            lines = [f"  {e.summary()}\n" + "".join(f"      {v}\n" for v in e.violations) for e in broken]
+            raise AssertionError(
+                f"{len(broken)} request{'s' * (len(broken) != 1)} broke the contract:\n" + "".join(lines).rstrip()
+            )
+        return entries
+
+    def _fail(self, head: str, received: list[RecordedRequest], body: Any = None) -> NoReturn:
+        """AssertionError: ``head``, then what was received, closest to ``body`` first, with the differences."""
+        if not received:
+            raise AssertionError(f"{head}\nreceived: nothing")
+
+        def differences(entry: RecordedRequest) -> list[str]:
+            return [] if body is None else mismatches(entry.request_body, body)
+
+        shown = sorted(received, key=lambda e: len(differences(e)))[:SHOWN]
+        lines = []
+        for entry in shown:
+            lines.append(f"  {entry.summary()}")
+            lines.append(f"      body: {_compact(entry.request_body)}")
+            lines += [f"      differs: {d}" for d in differences(entry)]
+        more = f"\n  ... and {len(received) - SHOWN} more" if len(received) > SHOWN else ""
+        raise AssertionError(f"{head}\nreceived (closest first):\n" + "\n".join(lines) + more)
+
+
+SHOWN = 5
+"""Calls an assertion's message shows."""
+
+
+def _compact(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -2,8 +2,15 @@
 
 Installing mockattr registers it (entry point ``pytest11``). Fixtures:
 
-- ``mockattr_server`` (session): the running server (``.url``, ``.ca_bundle``).
+- ``mockattr_server`` (session): the running server (``.url``, ``.ca_bundle``); ``with
+  mockattr_server.fresh() as mock:`` gives a handle on fresh state inside one test or one Hypothesis
+  example (a session fixture, so ``@given`` runs at its default settings).
 - ``mockattr`` (function): a ``mockattr.testing.handle.Mockattr`` on it, every tenant back to the fixtures.
+
+With ``--mockattr-tls`` (or ``--mockattr-ca-bundle``) the session's clients trust the mock with no code
+in the tests: the plugin
+writes a bundle of the CAs already trusted plus the mock's, and points ``REQUESTS_CA_BUNDLE``,
+``SSL_CERT_FILE``, ``CURL_CA_BUNDLE`` and ``NODE_EXTRA_CA_CERTS`` at it for the session.
 
 ``--mockattr-base-url`` may name a ``mockattr proxy``: the journal, strict mode and the coverage line then
 hold real traffic (reset empties the journal; the vendor's state is its own).
@@ -15,8 +22,10 @@ Marker: ``@pytest.mark.mockattr(strict=True|False, expect_rejections=True)``.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,41 +88,93 @@ class MockattrServer:
     stop: Any = None
     runtime: Any = None
     """The server's ``Runtime`` when it runs in this process (None with --mockattr-base-url)."""
+    coverage: Coverage | None = None
+
+    def handle(self, expect_rejections: bool = False) -> MockattrHandle:
+        """A handle on this server (state as it is: nothing is reset)."""
+        handle = MockattrHandle(self.url, self.ca_bundle)
+        handle.runtime, handle.expect_rejections = self.runtime, expect_rejections
+        return handle
+
+    @contextmanager
+    def fresh(self) -> Iterator[MockattrHandle]:
+        """A handle with the ``mockattr`` fixture's API on state back to the fixtures, with no seeds, an
+        empty journal and no faults; what it saw counts toward the session's coverage line, and the
+        state is reset again on leaving. For one Hypothesis example: ``@given`` tests take this session
+        fixture, not the function-scoped ``mockattr``."""
+        handle = self.handle()
+        handle.reset()
+        try:
+            yield handle
+        finally:
+            if self.coverage is not None:
+                self.coverage.record(handle.requests())
+            handle.reset()
 
 
 @pytest.fixture(scope="session")
 def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
     """A mockattr serving every vendor for the whole session (or the one at ``--mockattr-base-url``)."""
+    coverage = pytestconfig.stash[COVERAGE_KEY]
     external = pytestconfig.getoption("--mockattr-base-url")
-    if external:
+    with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
+        if external:
+            if pytestconfig.getoption("--mockattr-tls"):
+                raise pytest.UsageError(
+                    "--mockattr-tls starts a server: with --mockattr-base-url, start that one "
+                    "with `mockattr serve --tls` and pass --mockattr-ca-bundle"
+                )
+            ca_bundle = pytestconfig.getoption("--mockattr-ca-bundle")
+            Mockattr(external, ca_bundle).health()  # fail early and clearly when nothing answers
+            with _trusted(ca_bundle, Path(folder)):
+                yield MockattrServer(url=external.rstrip("/"), ca_bundle=ca_bundle, coverage=coverage)
+            return
+        from mockattr.server.app import create_app
+        from mockattr.server.runtime import runtime_of
+        from mockattr.serving.werkzeug_server import start_background
+
+        context, ca_bundle = None, None
         if pytestconfig.getoption("--mockattr-tls"):
-            raise pytest.UsageError(
-                "--mockattr-tls starts a server: with --mockattr-base-url, start that one "
-                "with `mockattr serve --tls` and pass --mockattr-ca-bundle"
-            )
-        ca_bundle = pytestconfig.getoption("--mockattr-ca-bundle")
-        Mockattr(external, ca_bundle).health()  # fail early and clearly when nothing answers
-        yield MockattrServer(url=external.rstrip("/"), ca_bundle=ca_bundle)
+            from mockattr.serving.tls import generate
+
+            certificates = generate(Path(folder))
+            context, ca_bundle = certificates.server_context(), str(certificates.ca_bundle)
+        app = create_app()
+        server = start_background(app, ssl_context=context)
+        try:
+            with _trusted(ca_bundle, Path(folder)):
+                yield MockattrServer(server.url, ca_bundle, server.stop, runtime_of(app), coverage)
+        finally:
+            server.stop()
+
+
+TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
+"""What clients read for the CAs to trust: requests, Python's ssl and httpx, curl, Node."""
+
+
+@contextmanager
+def _trusted(ca_bundle: str | None, folder: Path) -> Iterator[None]:
+    """With ``ca_bundle``: every ``TRUST_VARIABLES`` names a bundle of the CAs trusted already (the file
+    ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` names, else certifi's) plus ``ca_bundle``; restored after."""
+    if ca_bundle is None:
+        yield
         return
-    from mockattr.server.app import create_app
-    from mockattr.server.runtime import runtime_of
-    from mockattr.serving.werkzeug_server import start_background
+    import certifi
 
-    context, ca_bundle, folder = None, None, None
-    if pytestconfig.getoption("--mockattr-tls"):
-        from mockattr.serving.tls import generate
-
-        folder = tempfile.TemporaryDirectory(prefix="mockattr-tls-")
-        certificates = generate(Path(folder.name))
-        context, ca_bundle = certificates.server_context(), str(certificates.ca_bundle)
-    app = create_app()
-    server = start_background(app, ssl_context=context)
+    trusted = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or certifi.where()
+    bundle = folder / "trusted-and-mockattr.pem"
+    existing = Path(trusted).read_text(encoding="utf-8") if Path(trusted).is_file() else ""
+    bundle.write_text(existing.rstrip("\n") + "\n" + Path(ca_bundle).read_text(encoding="utf-8"), encoding="utf-8")
+    saved = {name: os.environ.get(name) for name in TRUST_VARIABLES}
+    os.environ.update({name: str(bundle) for name in TRUST_VARIABLES})
     try:
-        yield MockattrServer(url=server.url, ca_bundle=ca_bundle, stop=server.stop, runtime=runtime_of(app))
+        yield
     finally:
-        server.stop()
-        if folder is not None:
-            folder.cleanup()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class MockattrHandle(Mockattr):
@@ -136,9 +197,7 @@ def mockattr(mockattr_server: MockattrServer, request: pytest.FixtureRequest) ->
     """A handle on the session's server with every tenant back to the fixtures, no seeds, an empty
     journal and no faults; reset again after the test. A fixture that prepares state for a test should
     depend on this one, not on ``mockattr_server``, so it runs after the reset."""
-    handle = MockattrHandle(mockattr_server.url, mockattr_server.ca_bundle)
-    handle.runtime = mockattr_server.runtime
-    handle.expect_rejections = bool(_marker_option(request.node, "expect_rejections"))
+    handle = mockattr_server.handle(bool(_marker_option(request.node, "expect_rejections")))
     handle.reset()
     yield handle
     request.config.stash[COVERAGE_KEY].record(handle.requests())
@@ -186,32 +245,35 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 @dataclass
 class Coverage:
-    """Operations called and documented error statuses seen, per vendor."""
+    """Operations called, documented error statuses the mock answered, and error statuses answered by
+    injected faults (``fail``), per vendor."""
 
     operations: dict[str, set[str]] = field(default_factory=dict)
     statuses: dict[str, set[int]] = field(default_factory=dict)
+    injected: dict[str, set[int]] = field(default_factory=dict)
 
     def record(self, entries: list[Any]) -> None:
         for entry in entries:
             if entry.operation:
                 self.operations.setdefault(entry.vendor, set()).add(entry.operation)
             if entry.status >= 400:
-                self.statuses.setdefault(entry.vendor, set()).add(entry.status)
+                seen = self.injected if entry.fault else self.statuses
+                seen.setdefault(entry.vendor, set()).add(entry.status)
 
     def merge(self, data: dict[str, Any]) -> None:
-        for vendor, operations in data["operations"].items():
-            self.operations.setdefault(vendor, set()).update(operations)
-        for vendor, statuses in data["statuses"].items():
-            self.statuses.setdefault(vendor, set()).update(statuses)
+        for name in ("operations", "statuses", "injected"):
+            for vendor, values in data[name].items():
+                getattr(self, name).setdefault(vendor, set()).update(values)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "operations": {v: sorted(o) for v, o in self.operations.items()},
-            "statuses": {v: sorted(s) for v, s in self.statuses.items()},
+            name: {v: sorted(values) for v, values in getattr(self, name).items()}
+            for name in ("operations", "statuses", "injected")
         }
 
     def report(self) -> dict[str, Any]:
-        """Per vendor: operations called / all, documented error statuses seen / all, and what is missing."""
+        """Per vendor: operations called / all, documented error statuses the mock answered / all, what
+        is missing, and the statuses answered by injected faults (apart: the mock did not decide them)."""
         from mockattr import VENDOR_IDS
         from mockattr.contract import load_contract
 
@@ -232,15 +294,19 @@ class Coverage:
                 "error_statuses_not_seen": [s for s in documented if s not in seen],
                 "error_statuses_total": len(documented),
                 "undocumented_statuses_seen": sorted(seen - set(documented)),
+                "injected_error_statuses": sorted(self.injected.get(vendor, set())),
             }
         return vendors
 
     def summary(self) -> str:
-        parts = [
-            f"{vendor} {len(r['operations_called'])}/{r['operations_total']} operations, "
-            f"{len(r['error_statuses_seen'])}/{r['error_statuses_total']} error statuses"
-            for vendor, r in self.report().items()
-        ]
+        parts = []
+        for vendor, r in self.report().items():
+            injected = r["injected_error_statuses"]
+            parts.append(
+                f"{vendor} {len(r['operations_called'])}/{r['operations_total']} operations, "
+                f"{len(r['error_statuses_seen'])}/{r['error_statuses_total']} error statuses"
+                + (f" (injected: {', '.join(map(str, injected))})" if injected else "")
+            )
         return "mockattr: " + "; ".join(parts)
 
 

@@ -12,10 +12,8 @@ ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"  # a customer in mockattr's Ch
 
 
 @pytest.fixture
-def config(mockattr, monkeypatch: pytest.MonkeyPatch) -> chartmogul.Config:
-    """The client pointed at the mock (trusting its CA when the session runs with --mockattr-tls)."""
-    if mockattr.ca_bundle:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", mockattr.ca_bundle)
+def config(mockattr) -> chartmogul.Config:
+    """The client pointed at the mock (with --mockattr-tls the session trusts the mock's CA already)."""
     cfg = chartmogul.Config("sdk-test-key", max_retries=3, backoff_factor=0)
     cfg.uri = mockattr.url("chartmogul") + "/v1"
     return cfg
