@@ -328,6 +328,8 @@ def check(
     Per operation: valid requests get a documented success status and a body that fits its schema;
     invalid ones get the vendor's error status and body and change nothing. Per vendor: a state machine
     (add, update, remove, read back) against a model. The valid requests assume the mockattr fixtures.
+    On a mockattr server the run works in a namespace of its own (/__ns/check-...), removed at the end
+    with its tenants and journal entries.
     """
     from mockattr.checking.checks import Suite, refused
     from mockattr.checking.junit import junit_xml
@@ -337,16 +339,19 @@ def check(
     target = Target(
         base_url, root_vendor=chosen[0] if len(chosen) == 1 else None, api_key=api_key, verify=ca_bundle or True
     )
-    problem = target.problem or next(filter(None, (refused(target, vendor) for vendor in chosen)), None)
-    if problem:
-        raise click.ClickException(problem)
-    suite = Suite(target, chosen, max_examples, seed)
+    try:
+        problem = target.problem or next(filter(None, (refused(target, vendor) for vendor in chosen)), None)
+        if problem:
+            raise click.ClickException(problem)
+        suite = Suite(target, chosen, max_examples, seed)
 
-    def progress(result: CheckResult) -> None:
-        mark = click.style("FAIL", fg="red") if result.failure else click.style("ok  ", fg="green")
-        click.echo(f"{mark} {result.name} ({result.seconds:.1f}s)")
+        def progress(result: CheckResult) -> None:
+            mark = click.style("FAIL", fg="red") if result.failure else click.style("ok  ", fg="green")
+            click.echo(f"{mark} {result.name} ({result.seconds:.1f}s)")
 
-    results = suite.run(progress)
+        results = suite.run(progress)
+    finally:
+        target.close()
     failures = [r for r in results if r.failure]
     for result in failures:
         click.echo(f"\n{click.style('FAILED', fg='red')} {result.name}\n{result.failure}")

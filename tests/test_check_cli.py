@@ -10,6 +10,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+import requests
 from click.testing import CliRunner
 from support import start_serve
 
@@ -20,11 +21,15 @@ from mockattr.server.runtime import runtime_of
 from mockattr.serving.werkzeug_server import start_background
 from mockattr.vendors import Call, Reply
 
+ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 
-def test_check_passes_against_mockattr_serve(tmp_path: Path) -> None:
+
+def test_check_passes_against_mockattr_serve_and_leaves_nothing_behind(tmp_path: Path) -> None:
     server, urls = start_serve()
     try:
         url = urls["base"]
+        requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}", auth=("someone-elses", ""), timeout=5)
+        before = requests.get(urls["admin"] + "/health", timeout=5).json()["tenants"]
         report = tmp_path / "junit.xml"
         result = subprocess.run(
             [
@@ -43,10 +48,14 @@ def test_check_passes_against_mockattr_serve(tmp_path: Path) -> None:
             text=True,
             timeout=300,
         )
+        health = requests.get(urls["admin"] + "/health", timeout=5).json()
+        namespaces = requests.get(urls["admin"] + "/namespaces", timeout=5).json()["namespaces"]
+        journal = requests.get(urls["admin"] + "/requests", timeout=5).json()["requests"]
     finally:
         server.terminate()
         server.wait(10)
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert (before, health["tenants"], namespaces) == (1, 1, []), "the run's tenants went with its namespace"
+    assert [e["headers"].get("Authorization") for e in journal] == ["[redacted]"], "only the other user's call"
     assert "0 failed" in result.stdout
     suite = ElementTree.parse(report).getroot()
     assert suite.get("failures") == "0" and int(suite.get("tests")) >= 30

@@ -52,7 +52,14 @@ class ForgetfulStore(TenantStore):
 def test_state_machine_finds_a_planted_bug(vendor: str) -> None:
     app = create_app()
     runtime = runtime_of(app)
-    runtime.tenants.store = ForgetfulStore({v: runtime.tenants.seeder(v) for v in runtime.vendors})
+    plain_sibling = runtime.tenants.sibling
+
+    def forgetful_sibling() -> Any:  # check works in a namespace of its own: plant the bug there too
+        sibling = plain_sibling()
+        sibling.store = ForgetfulStore({v: sibling.seeder(v) for v in sibling.vendors})
+        return sibling
+
+    runtime.tenants.sibling = forgetful_sibling
     server = start_background(app)
     try:
         with pytest.raises(AssertionError) as found:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from support import start_serve
 
 EXAMPLES = str(Path(__file__).parent / "examples")
@@ -272,3 +273,38 @@ def test_a_failing_tests_captured_log_has_no_access_lines(pytester: pytest.Pytes
     assert "a failure whose report we read" in output
     assert "werkzeug" not in output and "\x1b[" not in output, "no access lines (urllib3's own DEBUG lines stay)"
     assert "/__mockattr/faults" not in output, "nor the plugin's own admin calls"
+
+
+SHARED_SERVER_TESTS = """
+import os, pathlib, time
+import requests
+
+URL = "/v1/customers/cus_de305d54-75b4-431b-adb2-eb6b9e546012/attributes"
+
+def test_same_key_at_the_same_moment(mockattr):
+    worker = os.environ["PYTEST_XDIST_WORKER"]
+    assert f"/__ns/pytest-{worker}-" in mockattr.url("chartmogul")
+    mockattr.fail("chartmogul", "retrieve", 503, times=1)  # each worker's first read fails: its own fault
+    put = requests.put(mockattr.url("chartmogul") + URL + "/custom", json={"custom": {"salesRep": worker}},
+                       auth=("hard-coded-key", ""), timeout=5)
+    assert put.status_code == 200
+    pathlib.Path(f"ready-{worker}").touch()
+    deadline = time.monotonic() + 20
+    while len(list(pathlib.Path().glob("ready-*"))) < 2:  # both workers have written before either reads
+        assert time.monotonic() < deadline, "the other worker never came"
+        time.sleep(0.05)
+    first = requests.get(mockattr.url("chartmogul") + URL, auth=("hard-coded-key", ""), timeout=5)
+    second = requests.get(mockattr.url("chartmogul") + URL, auth=("hard-coded-key", ""), timeout=5)
+    assert first.status_code == 503 and second.json()["custom"]["salesRep"] == worker
+    assert [e.operation for e in mockattr.requests()] == ["update", "retrieve", "retrieve"]
+"""
+
+
+def test_two_workers_share_one_serve_with_the_same_credential(pytester: pytest.Pytester, servers) -> None:
+    """`--mockattr-base-url` with `-n 2`: each worker in a namespace of its own, removed at the end."""
+    _, urls = servers.start()
+    pytester.makepyfile(SHARED_SERVER_TESTS)
+    result = run(pytester, "-n", "2", "--dist", "each", f"--mockattr-base-url={urls['base']}")
+    result.assert_outcomes(passed=2)
+    assert requests.get(urls["admin"] + "/namespaces", timeout=5).json() == {"namespaces": []}
+    assert requests.get(urls["admin"] + "/requests", timeout=5).json() == {"requests": []}

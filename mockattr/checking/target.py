@@ -59,17 +59,38 @@ class Target:
         """A mockattr mock (not a proxy, not another server): its answers are held to the strict level."""
         self.problem: str | None = None
         """Why the server cannot be checked at all (unreachable, untrusted certificate), if so."""
+        self.namespace: str | None = None
+        """The namespace this run works in on a mockattr server (``base_url`` includes it)."""
+        self.server_url = self.base_url
+        """``base_url`` without the namespace."""
         try:
             health = self.session.get(f"{self.base_url}/__mockattr/health", timeout=10, verify=self.verify)
             if health.status_code == 200:
                 self.prefixes = health.json().get("vendors", {})
                 self.is_mock = bool(self.prefixes) and not health.json().get("upstreams")
+                if self.prefixes:
+                    self._enter_namespace()
         except requests.exceptions.SSLError as err:
             self.problem = f"TLS: {err} (an https server of mockattr's: pass the CA it printed)"
         except requests.ConnectionError as err:
             self.problem = f"cannot connect to {self.base_url}: {err}"
         except (requests.RequestException, ValueError):
             pass
+
+    def _enter_namespace(self) -> None:
+        """On a mockattr server, work in a namespace of this run's own (removed by ``close``), so the
+        run's tenants and journal entries neither crowd out nor mix with other users'."""
+        name = f"check-{uuid.uuid4().hex[:12]}"
+        url = f"{self.base_url}/__ns/{name}"
+        answer = self.session.get(f"{url}/__mockattr/health", timeout=10, verify=self.verify)
+        if answer.status_code == 200 and answer.json().get("namespace") == name:
+            self.server_url, self.base_url, self.namespace = self.base_url, url, name
+
+    def close(self) -> None:
+        """Remove this run's namespace from the server (its tenants, journal entries and faults)."""
+        if self.namespace is not None:
+            self.session.delete(f"{self.base_url}/__mockattr/namespace", timeout=10, verify=self.verify)
+            self.namespace = None
 
     def vendor_url(self, vendor: str) -> str:
         if vendor in self.prefixes:

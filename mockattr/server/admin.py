@@ -1,7 +1,8 @@
 """The admin API under ``/__mockattr/``: health, reset, state, seed, the journal and faults.
 
 The pytest plugin drives a server through these endpoints only, so ``mockattr serve`` gives SDK tests
-in any language the same powers. Where an endpoint acts on one tenant, the tenant is the credential
+in any language the same powers. Under ``/__ns/<name>/__mockattr/`` each acts on that namespace only.
+Where an endpoint acts on one tenant, the tenant is the credential
 the request carries in the vendor's own auth header, or a ``key`` query parameter.
 """
 
@@ -15,7 +16,7 @@ from mockattr.contract.errors import ApiError
 from mockattr.server.faults import Fault, TooManyFaults
 from mockattr.server.jsonio import JSON, json_response, parse_json
 from mockattr.server.pipeline import MalformedBody, read_limited_body
-from mockattr.server.runtime import ADMIN_PREFIX, Runtime, runtime_of
+from mockattr.server.runtime import ADMIN_PREFIX, RUNTIME_ENVIRON_KEY, Runtime, runtime_of
 from mockattr.server.store import TenantLimit
 from mockattr.vendors import FixtureError
 
@@ -42,7 +43,8 @@ def tenant_limit(err: TenantLimit) -> Response:
 
 
 def _runtime() -> Runtime:
-    return runtime_of(current_app)
+    """The runtime of the request's namespace (``/__ns/<name>``), else the server's own."""
+    return request.environ.get(RUNTIME_ENVIRON_KEY) or runtime_of(current_app)
 
 
 def _stateful() -> Runtime:
@@ -92,7 +94,8 @@ def _json_body() -> object:
 
 @admin_blueprint.get("/health")
 def health() -> Response:
-    """``{"status": "ok", "version", "vendors": {id: path prefix}, "tenants", "max_tenants"}``; a proxy
+    """``{"status": "ok", "version", "vendors": {id: path prefix}, "tenants", "max_tenants"}`` (and
+    ``"namespace"`` in one); a proxy
     says ``"upstreams": {id: url}`` in place of the tenants."""
     runtime = _runtime()
     health = {
@@ -100,12 +103,30 @@ def health() -> Response:
         "version": __version__,
         "vendors": {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors},
     }
+    if runtime.namespace_name is not None:
+        health["namespace"] = runtime.namespace_name
     if runtime.upstreams:
         health["upstreams"] = runtime.upstreams
     else:
         health["tenants"] = runtime.tenants.store.tenant_count()
         health["max_tenants"] = runtime.tenants.store.max_tenants
     return json_response(health)
+
+
+@admin_blueprint.get("/namespaces")
+def namespaces() -> Response:
+    """``{"namespaces": [names]}``: the server's namespaces, least recently used first."""
+    return json_response({"namespaces": runtime_of(current_app).namespaces.names()})
+
+
+@admin_blueprint.delete("/namespace")
+def namespace_delete() -> Response:
+    """Forget this namespace (``/__ns/<name>/__mockattr/namespace``): its tenants, seeds, journal and faults."""
+    runtime = _runtime()
+    if runtime.namespace_name is None:
+        raise BadAdminRequest("this is the server's own namespace: POST reset instead (/__ns/<name>/... names one)")
+    runtime.namespaces.drop(runtime.namespace_name)
+    return json_response({"status": "ok"})
 
 
 @admin_blueprint.get("/openapi.json")

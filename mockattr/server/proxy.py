@@ -226,6 +226,9 @@ class Forwarder:
         if not sent.startswith("/"):  # an absolute URI in the request line
             parts = urllib.parse.urlsplit(sent)
             sent = parts.path + (f"?{parts.query}" if parts.query else "")
+        namespace = request.environ.get("SCRIPT_NAME", "")  # /__ns/<name>, plain ASCII: as sent
+        if namespace and sent.startswith(namespace):
+            sent = sent[len(namespace) :]
         return sent[len(self.prefix(vendor_id)) :]
 
     def _record(

@@ -22,7 +22,17 @@ from mockattr import __version__
 from mockattr.contract.errors import ApiError
 from mockattr.contract.routes import operation_routes
 from mockattr.server.rendering import VERSION_HEADER
-from mockattr.server.runtime import Runtime, is_admin_path
+from mockattr.server.runtime import (
+    NAMESPACE_NAME,
+    NAMESPACE_PREFIX,
+    RUNTIME_ENVIRON_KEY,
+    Runtime,
+    is_admin_path,
+)
+
+BAD_NAMESPACE = (
+    "a namespace (/__ns/<name>) is 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -38,31 +48,50 @@ class OperationRouter:
         """Bound once: matching reads only the path and method, so every thread can share it."""
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        runtime = self._namespace(environ)
         request = Request(environ)
         try:
-            if is_admin_path(request.path):
+            if runtime is None:
+                response = self.runtime.renderer.error(None, ApiError(404, BAD_NAMESPACE))
+            elif is_admin_path(request.path):
                 return self.admin_app(environ, _with_version(start_response))
-            response = self._serve(request)
+            else:
+                response = self._serve(request, runtime)
         except HTTPException as exc:  # raised while serving (e.g. a body cut short)
-            response = self.runtime.pipeline.http_error(request, self.runtime.vendor_for_path(request.path), exc)
+            runtime = runtime or self.runtime
+            response = runtime.pipeline.http_error(request, runtime.vendor_for_path(request.path), exc)
         except Exception:
             response = self.runtime.renderer.unexpected(request, self.runtime.vendor_for_path(request.path))
         response.headers[VERSION_HEADER] = __version__
         return response(environ, start_response)
 
-    def _serve(self, request: Request) -> Response:
+    def _namespace(self, environ: WSGIEnvironment) -> Runtime | None:
+        """The runtime of the request's namespace (``/__ns/<name>``, taken off the path, which then
+        reads as on the server's own), the server's own without one; None for a bad name."""
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(NAMESPACE_PREFIX):
+            return self.runtime
+        name, _, rest = path[len(NAMESPACE_PREFIX) :].partition("/")
+        if not NAMESPACE_NAME.fullmatch(name):
+            return None
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + NAMESPACE_PREFIX + name
+        environ["PATH_INFO"] = "/" + rest
+        runtime = environ[RUNTIME_ENVIRON_KEY] = self.runtime.namespaces.get(name)
+        return runtime
+
+    def _serve(self, request: Request, runtime: Runtime) -> Response:
         """The operation the path and method name, or the vendor's 404 or 405; a 404 outside any vendor."""
-        pipeline = self.runtime.pipeline
+        pipeline = runtime.pipeline
         try:
             (vendor_id, operation_id), params = self.routes.match(request.path, request.method)
         except MethodNotAllowed:
-            vendor_id = self.runtime.vendor_for_path(request.path)
+            vendor_id = runtime.vendor_for_path(request.path)
             assert vendor_id is not None  # the path is one of its operations'
             return pipeline.unrouted(request, vendor_id, "method_not_allowed")
         except HTTPException:  # no operation's path (a redirect for a doubled slash included)
-            vendor_id = self.runtime.vendor_for_path(request.path)
+            vendor_id = runtime.vendor_for_path(request.path)
             if vendor_id is None:
-                return self.runtime.renderer.error(None, ApiError(404, "Not Found"))
+                return runtime.renderer.error(None, ApiError(404, "Not Found"))
             return pipeline.unrouted(request, vendor_id, "route_not_found")
         if operation_id is None:  # an endpoint of the vendor's that the mock does not serve (index.json unserved)
             return pipeline.unrouted(request, vendor_id, "route_not_found")

@@ -1,10 +1,18 @@
 """The running mock, composed: tenants, the request pipeline, the journal, faults, and where each vendor
 is served. Each piece has one job (``tenants``, ``pipeline``, ``rendering``); this holds them together for
-the router and the admin API."""
+the router and the admin API.
+
+A namespace is a runtime of its own on the same server, selected by the path prefix ``/__ns/<name>``:
+its own tenants, seeds, journal and faults, sharing the vendors, contracts and fixtures. A shared server
+gives each test run (each pytest-xdist worker, each CI job) one, so none resets or faults another."""
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,6 +28,16 @@ from mockattr.server.tenants import Tenants
 
 ADMIN_PREFIX = "/__mockattr"
 """The admin API's path prefix; nothing else is served below it."""
+
+
+NAMESPACE_PREFIX = "/__ns/"
+"""``/__ns/<name>/...`` is ``...`` in namespace ``name``."""
+NAMESPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""What a namespace may be called."""
+RUNTIME_ENVIRON_KEY = "mockattr.runtime"
+"""The WSGI environ key of the runtime a request's namespace selected (the admin API reads it)."""
+MAX_NAMESPACES = 100
+"""Namespaces kept; a new one past this drops the least recently used (as tenants are dropped)."""
 
 
 def is_admin_path(path: str) -> bool:
@@ -63,6 +81,27 @@ class Runtime:
             body_limit=BODY_LIMIT if proxy else MAX_BODY_BYTES,
         )
 
+        self.namespace_name: str | None = None
+        """This runtime's namespace; None for the server's own (the default namespace)."""
+        self.namespaces = Namespaces(self)
+
+    def in_namespace(self, name: str) -> Runtime:
+        """A runtime for namespace ``name``: no tenants, seeds, journal entries or faults yet."""
+        child = copy.copy(self)
+        child.tenants = self.tenants.sibling()
+        child.journal, child.faults = Journal(), FaultPlan()
+        child.pipeline = RequestPipeline(
+            child.tenants,
+            self.renderer,
+            child.journal,
+            child.faults,
+            self.api_keys,
+            forward=self.forwarder,
+            body_limit=self.pipeline.body_limit,
+        )
+        child.namespace_name = name
+        return child
+
     def reset(self) -> None:
         """Every tenant back to the fixtures; seeds, journal and pending faults dropped."""
         self.tenants.reset()
@@ -81,6 +120,40 @@ class Runtime:
             return self.root_vendor
         first = path.lstrip("/").split("/", 1)[0]
         return first if first in self.vendors else None
+
+
+class Namespaces:
+    """The namespaces of one server, made on first use; the least recently used goes past ``MAX_NAMESPACES``."""
+
+    def __init__(self, root: Runtime) -> None:
+        self.root = root
+        self._runtimes: OrderedDict[str, Runtime] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Runtime:
+        """Namespace ``name``'s runtime, made now if it is new (``name`` matches ``NAMESPACE_NAME``)."""
+        with self._lock:
+            runtime = self._runtimes.get(name)
+            if runtime is None:
+                runtime = self._runtimes[name] = self.root.in_namespace(name)
+                while len(self._runtimes) > MAX_NAMESPACES:
+                    self._runtimes.popitem(last=False)
+            self._runtimes.move_to_end(name)
+            return runtime
+
+    def drop(self, name: str) -> bool:
+        """Forget namespace ``name``: its tenants, seeds, journal and faults; whether it existed."""
+        with self._lock:
+            return self._runtimes.pop(name, None) is not None
+
+    def clear(self) -> None:
+        """Forget every namespace."""
+        with self._lock:
+            self._runtimes.clear()
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._runtimes)
 
 
 def runtime_of(app: Flask) -> Runtime:

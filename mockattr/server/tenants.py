@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -43,6 +44,16 @@ class Tenants:
         self.generation = 0
         """Counts resets: a request delayed across one must not touch the state or journal after it."""
         self._seeding = threading.Lock()
+
+    def sibling(self) -> Tenants:
+        """Tenants of the same vendors, fixtures and limits, with none yet and no seeds, in memory: a
+        namespace's (``mockattr.server.runtime``)."""
+        sibling = copy.copy(self)
+        sibling.store = TenantStore(
+            {vendor_id: sibling.seeder(vendor_id) for vendor_id in self.vendors}, self.store.max_tenants
+        )
+        sibling.last_tenant, sibling.generation, sibling._seeding = {}, 0, threading.Lock()
+        return sibling
 
     def seeder(self, vendor_id: str) -> Any:
         """A function building a new tenant's world of ``vendor_id``."""

@@ -105,6 +105,15 @@ class Mockattr:
         """Every tenant back to the fixtures; seeds, the journal and pending faults dropped."""
         self._call("POST", "reset")
 
+    def namespace(self, name: str) -> Mockattr:
+        """A handle on namespace ``name`` of the same server (made on first use): tenants, seeds, the
+        journal and faults of its own, its vendors under ``<base URL>/__ns/<name>``."""
+        return type(self)(f"{self.base_url}/__ns/{name}", self.ca_bundle, self.timeout)
+
+    def drop_namespace(self) -> None:
+        """Forget this handle's namespace, with its tenants, seeds, journal and faults."""
+        self._call("DELETE", "namespace")
+
     def seed(self, vendor: str, data: dict[str, Any], key: str | None = None) -> None:
         """Add customers / definitions / values in the fixtures' format (missing fields get defaults)
         to every tenant for the rest of the test, or only to the tenant of API key ``key``."""

@@ -12,8 +12,11 @@ in the tests: the plugin
 writes a bundle of the CAs already trusted plus the mock's, and points ``REQUESTS_CA_BUNDLE``,
 ``SSL_CERT_FILE``, ``CURL_CA_BUNDLE`` and ``NODE_EXTRA_CA_CERTS`` at it for the session.
 
-``--mockattr-base-url`` may name a ``mockattr proxy``: the journal, strict mode and the coverage line then
-hold real traffic (reset empties the journal; the vendor's state is its own).
+With ``--mockattr-base-url`` the session (each pytest-xdist worker) works in a namespace of its own on
+that server (``/__ns/pytest-<worker>-<random>``), removed at the end: other runs and workers, with the
+same credentials, neither see nor reset its state, journal or faults. The URL may name a ``mockattr
+proxy``: the journal, strict mode and the coverage line then hold real traffic (reset empties the
+journal; the vendor's state is its own).
 
 Options: ``--mockattr-tls``, ``--mockattr-strict``, ``--mockattr-base-url URL``, ``--mockattr-report FILE``.
 Marker: ``@pytest.mark.mockattr(strict=True|False, expect_rejections=True)``.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,7 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--mockattr-base-url",
         metavar="URL",
-        help="Drive the mockattr server at URL (`mockattr serve`, or `mockattr proxy`) instead of starting one.",
+        help="Drive the mockattr server at URL (`mockattr serve`, or `mockattr proxy`) instead of starting one; "
+        "the session (each xdist worker) gets a namespace of its own there, removed at the end.",
     )
     group.addoption(
         "--mockattr-ca-bundle",
@@ -125,9 +130,14 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
                     "with `mockattr serve --tls` and pass --mockattr-ca-bundle"
                 )
             ca_bundle = pytestconfig.getoption("--mockattr-ca-bundle")
-            Mockattr(external, ca_bundle).health()  # fail early and clearly when nothing answers
-            with _trusted(ca_bundle, Path(folder)):
-                yield MockattrServer(url=external.rstrip("/"), ca_bundle=ca_bundle, coverage=coverage)
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            session = Mockattr(external, ca_bundle).namespace(f"pytest-{worker}-{uuid.uuid4().hex[:12]}")
+            session.health()  # fail early and clearly when nothing answers
+            try:
+                with _trusted(ca_bundle, Path(folder)):
+                    yield MockattrServer(url=session.base_url, ca_bundle=ca_bundle, coverage=coverage)
+            finally:
+                session.drop_namespace()
             return
         from mockattr.server.app import create_app
         from mockattr.server.runtime import runtime_of
@@ -185,11 +195,13 @@ class MockattrHandle(Mockattr):
     runtime: Any = None
 
     def reset(self) -> None:
-        """Every tenant back to the fixtures; seeds, the journal and pending faults dropped."""
+        """Every tenant back to the fixtures; seeds, the journal and pending faults dropped (on the
+        plugin's own server, every namespace with them)."""
         if self.runtime is None:
             super().reset()
         else:
             self.runtime.reset()
+            self.runtime.namespaces.clear()
 
 
 @pytest.fixture
