@@ -125,6 +125,20 @@ def test_seed_for_one_tenant(mockattr: MockattrHandle, invisible_collector: Vend
     assert invisible_collector.call("customer_get", key="bob", id="solo").status_code == 404
 
 
+def test_an_invisible_collector_seed_needs_no_more_than_an_id(
+    mockattr: MockattrHandle, invisible_collector: VendorClient
+) -> None:
+    """README: "missing fields get defaults"; the API always returns name, vatNumber and country."""
+    mockattr.seed("invisible_collector", {"customers": [{"externalId": "bare"}]})
+    customer = invisible_collector.call("customer_get", id="bare").json()
+    assert (customer["name"], customer["vatNumber"], customer["country"], customer["email"]) == (
+        "",
+        "999999990",
+        "PT",
+        None,
+    )
+
+
 @pytest.mark.parametrize(
     ("vendor", "data", "says"),
     [
@@ -135,7 +149,7 @@ def test_seed_for_one_tenant(mockattr: MockattrHandle, invisible_collector: Vend
             {"customers": [{"customer_id": "1", "attributes": {"3b1f2a4c-8d9e-4f10-a2b3-c4d5e6f7a8b9": "yesterday"}}]},
             "timestamp",
         ),
-        ("invisible_collector", {"customers": [{"name": "No VAT", "country": "PT"}]}, "vatNumber"),
+        ("invisible_collector", {"customers": [{"name": "Numeric VAT", "vatNumber": 7}]}, "vatNumber"),
         ("bunce", ["not an object"], "JSON object"),
     ],
 )

@@ -87,6 +87,19 @@ def test_mixed_rows_save_exactly_the_good_ones(bunce: VendorClient) -> None:
     assert customer(bunce, email="someone.new@example.com")["attributes"] == {LAST_SEEN: "2024-02-29T10:00:00Z"}
 
 
+def test_the_timestamp_errors_own_example_is_saved_and_other_offsets_are_not(bunce: VendorClient) -> None:
+    example = TIMESTAMP_ERROR.rsplit("Example: ", 1)[1]
+    rows = [
+        {"id": LAST_SEEN, "customer_id": "290000", "value": example},
+        {"id": LAST_SEEN, "customer_id": "290000", "value": "2022-01-01T12:00:00+01:00"},
+        {"id": LAST_SEEN, "customer_id": "290000", "value": "2022-01-01T12:00:00.5Z"},
+    ]
+    data = bunce.call("set_values", {"attributes": rows}).json()["data"]
+    assert [entry["row"] for entry in data["saved"]] == [0]
+    assert data["errors"] == {"1": TIMESTAMP_ERROR, "2": TIMESTAMP_ERROR}
+    assert customer(bunce, "290000")["attributes"][LAST_SEEN] == example
+
+
 def test_a_customer_object_merges_devices_by_token(bunce: VendorClient) -> None:
     def row(devices: list[dict]) -> dict:
         return {"id": JOB_TITLE, "value": "x", "customer": {"customer_id": "290000", "devices": devices}}

@@ -168,3 +168,18 @@ def test_a_body_cut_short_is_the_vendors_400_on_the_plugins_server() -> None:
         assert set(json.loads(body)) == {"code", "message", "param"}
     finally:
         background.stop()
+
+
+@pytest.mark.parametrize("stalls", ["silent", "mid-request"])
+def test_a_silent_connection_is_closed_after_10_seconds(server: Served, stalls: str) -> None:
+    """README: "a connection silent for 10 s is closed" (waitress looked only every 30 s before)."""
+    with socket.create_connection(server.address, timeout=20) as conn:
+        if stalls == "mid-request":
+            conn.sendall(b"GET /__mockattr/health HTTP/1.1\r\nHo")
+        started = time.monotonic()
+        try:
+            closed = conn.recv(1024)
+        except ConnectionResetError:
+            closed = b""
+        waited = time.monotonic() - started
+    assert closed == b"" and 9 <= waited <= 13, (closed, waited)

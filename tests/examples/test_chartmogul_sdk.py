@@ -1,6 +1,6 @@
 """How an SDK's test suite uses mockattr: the official ChartMogul client against the mock.
 
-`pip install mockattr` registers the pytest plugin; the `mockattr` fixture is all these tests need.
+Installing mockattr registers the pytest plugin; the `mockattr` fixture is all these tests need.
 """
 
 from __future__ import annotations

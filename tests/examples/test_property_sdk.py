@@ -8,7 +8,9 @@ import pytest
 import requests
 from hypothesis import given
 
-from mockattr.strategies import invalid_requests, valid_requests
+from mockattr.strategies import attribute_values, invalid_requests, valid_requests
+
+ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"  # a customer in mockattr's ChartMogul fixtures
 
 
 class ApiError(Exception):
@@ -68,3 +70,12 @@ def test_the_sdk_raises_what_the_api_refuses_and_nothing_changes(mockattr_server
 
         assert refused.value.status == status
         assert sdk.get(customer) == before
+
+
+@given(value=attribute_values("chartmogul", "Timestamp", valid=False))
+def test_a_timestamp_the_contract_refuses_is_a_400(mockattr_server, value) -> None:
+    with mockattr_server.fresh() as mock:
+        url = mock.url("chartmogul") + f"/v1/customers/{ADAM}/attributes/custom"
+        answer = requests.put(url, json={"custom": {"convertedAt": value}}, auth=("sdk-test-key", ""), timeout=10)
+        assert answer.status_code == 400 and answer.json()["param"] == "custom.convertedAt"
+        mock.assert_called("chartmogul", "update", times=1)

@@ -125,7 +125,7 @@ class BunceWorld:
             return texts[data_type]
         if data_type == "timestamp":
             try:
-                datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+                datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")  # the schema held the rest
             except ValueError:
                 return texts[data_type]
         return None

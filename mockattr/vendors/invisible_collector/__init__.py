@@ -25,14 +25,20 @@ def error_body(err: ApiError) -> dict[str, Any]:
     return {"code": err.status, "message": err.message, **err.extra}
 
 
+SEED_DEFAULTS = {"name": "", "vatNumber": "999999990", "country": "PT"}
+"""What a seeded customer gets where the seed leaves out a field the API always returns as a string (the
+mock's choice: Portugal, where Invisible Collector works, and its "final consumer" VAT number)."""
+
+
 def complete_seed(data: dict[str, Any]) -> dict[str, Any]:
-    """A seed whose customers get a new gid, null optional fields and no attributes where it left them out
-    (name, vatNumber and country stay required)."""
+    """A seed whose customers get a new gid, null optional fields, ``SEED_DEFAULTS`` and no attributes
+    where it left them out."""
     customers = [
         {
             "gid": str(uuid.uuid4()),
             "externalId": None,
             **{name: None for name in CUSTOMER_FIELDS},
+            **SEED_DEFAULTS,
             "attributes": {},
             **c,
         }
