@@ -145,15 +145,15 @@ def serve(
         )
     except (FixtureError, VendorError, StateFileError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err
-    with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
-        certificates = generate(Path(folder)) if tls else None
-        if certificates:  # waitress has no TLS: werkzeug's threaded server
+    if not tls:
+        _serve_waitress(app, host, port)
+    else:  # waitress has no TLS: werkzeug's threaded server; the CA's folder goes when it stops
+        with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
+            certificates = generate(Path(folder))
             server = _listening(tls_server.bind, app, host, port, certificates.server_context(), drain=True)
             tls_server.stop_on_signals(server)
             _announce(app, tls_server.base_url(server), certificates)
             tls_server.serve_until_stopped(server)
-        else:
-            _serve_waitress(app, host, port)
     click.echo("mockattr stopped")
 
 

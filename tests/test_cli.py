@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -196,3 +197,23 @@ def test_without_log_requests_serve_prints_no_request_lines(servers) -> None:
     requests.get(f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes", headers=basic("k"), timeout=5)
     time.sleep(0.2)
     assert servers.stderr(process) == ""
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "tls"])
+def test_serve_leaves_nothing_in_the_temporary_directory(tmp_path: Path, tls: bool) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockattr", "serve", "--port", "0", *(["--tls"] if tls else [])],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
+    assert process.stdout is not None
+    started = [process.stdout.readline() for _ in range(5)]
+    assert "listening" in started[0]
+    while_serving = [p.name for p in temporary.iterdir()]
+    assert len(while_serving) == tls and all(name.startswith("mockattr-tls-") for name in while_serving)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(10) == 0
+    assert list(temporary.iterdir()) == [], "nothing left behind"

@@ -308,3 +308,14 @@ def test_two_workers_share_one_serve_with_the_same_credential(pytester: pytest.P
     result.assert_outcomes(passed=2)
     assert requests.get(urls["admin"] + "/namespaces", timeout=5).json() == {"namespaces": []}
     assert requests.get(urls["admin"] + "/requests", timeout=5).json() == {"requests": []}
+
+
+def test_a_tls_session_leaves_nothing_in_the_temporary_directory(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temporary = pytester.path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    pytester.makepyfile("def test_x(mockattr):\n    assert mockattr.ca_bundle\n")
+    run(pytester, "--mockattr-tls", "-p", "no:tmpdir").assert_outcomes(passed=1)
+    assert list(temporary.iterdir()) == []

@@ -44,7 +44,8 @@ def client_headers(scheme: Mapping[str, Any], key: str) -> dict[str, str]:
 
 
 def credential(scheme: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
-    """The credential in ``headers`` (the tenant), or None when missing, blank or of another scheme.
+    """The credential in ``headers`` (the tenant), or None when missing, blank, undecodable or of another
+    scheme.
 
     Basic: the user name, or ``user:password`` when a password is given; Bearer: the token; a header key:
     its value, trimmed.
@@ -52,7 +53,10 @@ def credential(scheme: Mapping[str, Any], headers: Mapping[str, str]) -> str | N
     value = headers.get(header_name(scheme), "")
     if scheme.get("type") == "apiKey":
         return value.strip() or None
-    auth = Authorization.from_header(value)
+    try:
+        auth = Authorization.from_header(value)
+    except ValueError:  # undecodable: not ASCII base64, or not UTF-8 inside
+        return None
     if auth is None or auth.type != scheme.get("scheme"):
         return None
     if auth.type == "bearer":

@@ -193,7 +193,7 @@ def faults_list() -> Response:
 @admin_blueprint.post("/faults")
 def faults_add() -> Response:
     """Plan a fault: ``{vendor, operation?, status?, times?, retry_after?, delay?, key?, match?, network?}``;
-    429 when ``MAX_PENDING`` wait already."""
+    400 when ``MAX_PENDING`` wait already."""
     runtime = _runtime()
     operations = {vendor_id: set(c.operations) for vendor_id, c in runtime.contracts.items()}
     try:
@@ -203,7 +203,7 @@ def faults_add() -> Response:
     try:
         runtime.faults.add(fault)
     except TooManyFaults as err:
-        raise BadAdminRequest(str(err), 429) from err
+        raise BadAdminRequest(str(err)) from err
     return json_response({"fault": fault.to_json()}, 201)
 
 

@@ -126,7 +126,12 @@ class RequestPipeline:
         """Serve ``request`` with one vendor operation (``params`` from its path) and journal it."""
         generation = self.tenants.generation
         entry = new_entry(request, vendor_id, operation_id)
-        response = self._answer(request, vendor_id, operation_id, params, entry, generation)
+        try:
+            response = self._answer(request, vendor_id, operation_id, params, entry, generation)
+        except HTTPException:
+            raise  # werkzeug's own (a body cut short): the router answers and journals it
+        except Exception:  # a 500 is journaled too (a full disk under --state-file, a bug)
+            response = self.renderer.unexpected(request, vendor_id)
         if self.tenants.generation == generation:
             self._journal(entry, response)
         return response

@@ -12,6 +12,7 @@ version header here, and an unexpected exception anywhere gets its one answer he
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ from mockattr.server.runtime import (
     is_admin_path,
 )
 
+REPEATED_SLASHES = re.compile("//+")
 BAD_NAMESPACE = (
     "a namespace (/__ns/<name>) is 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"
 )
@@ -82,14 +84,18 @@ class OperationRouter:
     def _serve(self, request: Request, runtime: Runtime) -> Response:
         """The operation the path and method name, or the vendor's 404 or 405; a 404 outside any vendor."""
         pipeline = runtime.pipeline
+        path = REPEATED_SLASHES.sub("/", request.path)  # as nginx's merge_slashes: `base/` + `/customers`
         try:
-            (vendor_id, operation_id), params = self.routes.match(request.path, request.method)
-        except MethodNotAllowed:
-            vendor_id = runtime.vendor_for_path(request.path)
+            (vendor_id, operation_id), params = self.routes.match(path, request.method)
+        except MethodNotAllowed as exc:
+            vendor_id = runtime.vendor_for_path(path)
             assert vendor_id is not None  # the path is one of its operations'
-            return pipeline.unrouted(request, vendor_id, "method_not_allowed")
-        except HTTPException:  # no operation's path (a redirect for a doubled slash included)
-            vendor_id = runtime.vendor_for_path(request.path)
+            response = pipeline.unrouted(request, vendor_id, "method_not_allowed")
+            if response.status_code == 405 and exc.valid_methods:  # RFC 9110: a 405 says what is allowed
+                response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+            return response
+        except HTTPException:  # no operation's path
+            vendor_id = runtime.vendor_for_path(path)
             if vendor_id is None:
                 return runtime.renderer.error(None, ApiError(404, "Not Found"))
             return pipeline.unrouted(request, vendor_id, "route_not_found")

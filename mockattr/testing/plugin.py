@@ -122,7 +122,7 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
     """A mockattr serving every vendor for the whole session (or the one at ``--mockattr-base-url``)."""
     coverage = pytestconfig.stash[COVERAGE_KEY]
     external = pytestconfig.getoption("--mockattr-base-url")
-    with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
+    with tempfile.TemporaryDirectory(prefix="mockattr-session-") as folder:  # a CA and a trust bundle, if any
         if external:
             if pytestconfig.getoption("--mockattr-tls"):
                 raise pytest.UsageError(
