@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import secrets
 import sys
 import tempfile
 import urllib.parse
@@ -16,6 +18,7 @@ import click
 from flask import Flask
 
 from mockattr import VENDOR_IDS, __version__
+from mockattr.contract.auth import ADMIN_TOKEN_HEADER
 from mockattr.server.app import create_app
 from mockattr.server.durable import StateFileError
 from mockattr.server.pipeline import REQUEST_LOG
@@ -47,6 +50,34 @@ def _log_requests(enabled: bool) -> None:
         REQUEST_LOG.addHandler(handler)
         REQUEST_LOG.setLevel(logging.INFO)
         REQUEST_LOG.propagate = False
+
+
+admin_token_option = click.option(
+    "--admin-token",
+    envvar="MOCKATTR_ADMIN_TOKEN",
+    metavar="TOKEN",
+    help="Every admin call but GET /__mockattr/health needs the header X-Mockattr-Admin-Token: TOKEN (a vendor "
+    "credential still reaches its own tenant). Env: MOCKATTR_ADMIN_TOKEN. Default: open on a loopback --host; "
+    "on any other host a random token, printed at start.",
+)
+
+
+def _admin_token(host: str, token: str | None) -> str | None:
+    """``token``; on a host other than loopback without one, a new random token (printed at start)."""
+    if token is not None:
+        if not token or not token.isascii() or not token.isprintable() or token != token.strip():
+            raise click.BadParameter("must be printable ASCII, not empty (a header value)", param_hint="--admin-token")
+        return token
+    return None if _is_loopback(host) else secrets.token_urlsafe(24)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 host_option = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -115,6 +146,7 @@ def _http_url(value: str, param: click.Parameter) -> str:
     help="Speak HTTPS with a certificate from a CA generated at start; prints the CA file to trust.",
 )
 @log_requests_option
+@admin_token_option
 def serve(
     host: str,
     port: int,
@@ -125,6 +157,7 @@ def serve(
     state_file: Path | None,
     tls: bool,
     log_requests: bool,
+    admin_token: str | None,
 ) -> None:
     """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM (requests in flight are answered
     first).
@@ -135,9 +168,11 @@ def serve(
     silent for 10 s is closed; bodies over 1 MiB are refused.
     """
     _log_requests(log_requests)
+    admin_token = _admin_token(host, admin_token)
     try:
         app = create_app(
             root_vendor=vendor,
+            admin_token=admin_token,
             fixtures_dir=fixtures_dir,
             api_keys=api_keys or None,
             max_tenants=max_tenants,
@@ -179,8 +214,19 @@ def _announce(app: Flask, url: str, certificates: Certificates | None = None) ->
         click.echo(f"  {vendor_id:<20} {url}{runtime.prefix(vendor_id) or '/'}{upstream}")
     if certificates:
         click.echo(f"  {'CA certificate':<20} {certificates.ca_bundle}")
+    if runtime.admin_token is not None and not _given_token():
+        click.echo(f"  {'admin token':<20} {runtime.admin_token}  (header {ADMIN_TOKEN_HEADER}; shown once)")
     click.echo(f"  {'admin':<20} {url}{ADMIN_PREFIX}/")
     sys.stdout.flush()
+
+
+def _given_token() -> bool:
+    """Whether the user chose the admin token (option or environment), so it is not printed."""
+    context = click.get_current_context()
+    return context.get_parameter_source("admin_token") in (
+        click.core.ParameterSource.COMMANDLINE,
+        click.core.ParameterSource.ENVIRONMENT,
+    )
 
 
 def _upstreams(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -237,6 +283,7 @@ def _upstreams(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
     help="Seconds an upstream may stay silent before the client gets a 502 (connecting: 5 s).",
 )
 @log_requests_option
+@admin_token_option
 def proxy(
     upstreams: dict[str, str],
     host: str,
@@ -246,6 +293,7 @@ def proxy(
     ca_bundle: str | None,
     timeout: float,
     log_requests: bool,
+    admin_token: str | None,
 ) -> None:
     """Forward each request, unchanged, to the vendor's real API and hold both directions to the contract,
     until Ctrl-C or SIGTERM.
@@ -261,7 +309,7 @@ def proxy(
     _log_requests(log_requests)
     settings = ProxySettings(upstreams, ca_bundle=ca_bundle, timeout=timeout, record=record)
     try:
-        app = create_app(root_vendor=vendor, proxy=settings)
+        app = create_app(root_vendor=vendor, proxy=settings, admin_token=_admin_token(host, admin_token))
     except OSError as err:  # the HAR file
         raise click.ClickException(f"cannot write {record}: {err.strerror or err}") from err
     try:
@@ -314,6 +362,12 @@ def openapi(vendor: str | None) -> None:
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write a JUnit XML report.")
 @click.option("--api-key", help="Send this key; default: a new key, so a fresh mockattr tenant, for each example.")
 @click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA file for an https server.")
+@click.option(
+    "--admin-token",
+    envvar="MOCKATTR_ADMIN_TOKEN",
+    metavar="TOKEN",
+    help="The admin token of a `mockattr serve --admin-token` (env MOCKATTR_ADMIN_TOKEN).",
+)
 def check(
     base_url: str,
     vendors: tuple[str, ...],
@@ -322,6 +376,7 @@ def check(
     junit: Path | None,
     api_key: str | None,
     ca_bundle: str | None,
+    admin_token: str | None,
 ) -> None:
     """Run the contract suite against a live server; exit 1 when any check fails.
 
@@ -337,7 +392,11 @@ def check(
 
     chosen = list(vendors) or list(VENDOR_IDS)
     target = Target(
-        base_url, root_vendor=chosen[0] if len(chosen) == 1 else None, api_key=api_key, verify=ca_bundle or True
+        base_url,
+        root_vendor=chosen[0] if len(chosen) == 1 else None,
+        api_key=api_key,
+        verify=ca_bundle or True,
+        admin_token=admin_token,
     )
     try:
         problem = target.problem or next(filter(None, (refused(target, vendor) for vendor in chosen)), None)

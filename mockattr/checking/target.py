@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from mockattr.contract.auth import vendor_client_headers
+from mockattr.contract.auth import ADMIN_TOKEN_HEADER, vendor_client_headers
 from mockattr.strategies import NO_BODY, GeneratedRequest
 
 
@@ -51,9 +51,12 @@ class Target:
     """Send this key; None: a new key (so a fresh mockattr tenant) for every ``new_key()``."""
     verify: str | bool = True
     session: requests.Session = field(default_factory=requests.Session)
+    admin_token: str | None = None
+    """Sent as ``X-Mockattr-Admin-Token`` on admin calls (a server started with ``--admin-token``)."""
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
+        self.admin = {ADMIN_TOKEN_HEADER: self.admin_token} if self.admin_token else {}
         self.prefixes: dict[str, str] = {}
         self.is_mock = False
         """A mockattr mock (not a proxy, not another server): its answers are held to the strict level."""
@@ -89,7 +92,9 @@ class Target:
     def close(self) -> None:
         """Remove this run's namespace from the server (its tenants, journal entries and faults)."""
         if self.namespace is not None:
-            self.session.delete(f"{self.base_url}/__mockattr/namespace", timeout=10, verify=self.verify)
+            self.session.delete(
+                f"{self.base_url}/__mockattr/namespace", headers=self.admin, timeout=10, verify=self.verify
+            )
             self.namespace = None
 
     def vendor_url(self, vendor: str) -> str:
@@ -104,7 +109,11 @@ class Target:
             return f"mockattr-check-{uuid.uuid4()}"
         if self.prefixes:
             self.session.post(
-                f"{self.base_url}/__mockattr/reset", params={"key": self.api_key}, timeout=10, verify=self.verify
+                f"{self.base_url}/__mockattr/reset",
+                params={"key": self.api_key},
+                headers=self.admin,
+                timeout=10,
+                verify=self.verify,
             )
         return self.api_key
 

@@ -8,12 +8,17 @@ the request carries in the vendor's own auth header, or a ``key`` query paramete
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+import hmac
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockattr import __version__
+from mockattr.contract.auth import ADMIN_TOKEN_HEADER
 from mockattr.contract.errors import ApiError
 from mockattr.server.faults import Fault, TooManyFaults
+from mockattr.server.journal import JournalEntry
 from mockattr.server.jsonio import JSON, json_response, parse_json
 from mockattr.server.pipeline import MalformedBody, read_limited_body
 from mockattr.server.runtime import ADMIN_PREFIX, RUNTIME_ENVIRON_KEY, Runtime, runtime_of
@@ -21,6 +26,11 @@ from mockattr.server.store import TenantLimit
 from mockattr.vendors import FixtureError
 
 admin_blueprint = Blueprint("mockattr_admin", __name__, url_prefix=ADMIN_PREFIX)
+
+TENANT_ENDPOINTS = frozenset(
+    {"state", "reset", "seed", "requests_list", "requests_clear", "faults_list", "faults_add", "faults_clear"}
+)
+"""What a tenant's own credential may call without the token, each limited to that tenant."""
 
 
 class BadAdminRequest(Exception):
@@ -40,6 +50,52 @@ def admin_error(err: BadAdminRequest) -> Response:
 def tenant_limit(err: TenantLimit) -> Response:
     """A new tenant past --max-tenants with --state-file: refused, as on the vendor endpoints."""
     return json_response({"error": f"no new tenant: {err}"}, 429)
+
+
+@dataclass(frozen=True)
+class OwnTenant:
+    """A tenant-scoped admin call: the caller's vendor and the credential it presented."""
+
+    vendor: str
+    credential: str
+
+
+@admin_blueprint.before_request
+def authorize() -> None:
+    """With ``--admin-token``: the token (compared in constant time) opens everything; a vendor
+    credential in that vendor's own auth header opens ``TENANT_ENDPOINTS`` for its own tenant; anything
+    else but ``health`` is a 401. Without a token (a loopback server), everything is open."""
+    g.own_tenant = None
+    runtime = _runtime()
+    if runtime.admin_token is None or request.endpoint == "mockattr_admin.health":
+        return
+    sent = request.headers.get(ADMIN_TOKEN_HEADER)
+    if sent is not None and hmac.compare_digest(sent.encode("latin-1"), runtime.admin_token.encode("latin-1")):
+        return
+    own = _own_tenant(runtime)
+    if own is None or (request.endpoint or "").split(".")[-1] not in TENANT_ENDPOINTS:
+        raise BadAdminRequest(
+            f"this admin call needs the header {ADMIN_TOKEN_HEADER} (the server's --admin-token); "
+            "without it, a vendor credential reaches its own tenant only: state, reset, seed, requests and faults "
+            "with ?vendor=ID",
+            401,
+        )
+    g.own_tenant = own
+
+
+def _own_tenant(runtime: Runtime) -> OwnTenant | None:
+    """The tenant a token-less admin call may act on: the accepted credential it carries in the vendor's
+    own auth header (the vendor from ``?vendor=``, or a fault's body), when it names no other (``?key=``)."""
+    vendor_id = request.args.get("vendor")
+    if vendor_id is None and request.endpoint == "mockattr_admin.faults_add":
+        body = _json_body()
+        vendor_id = body.get("vendor") if isinstance(body, dict) else None
+    if vendor_id not in runtime.vendors or "key" in request.args:
+        return None
+    presented = runtime.pipeline.presented_credential(request, vendor_id)
+    if presented is None or (runtime.api_keys is not None and presented not in runtime.api_keys):
+        return None
+    return OwnTenant(vendor_id, presented)
 
 
 def _runtime() -> Runtime:
@@ -82,6 +138,13 @@ def _tenant(vendor_id: str) -> str | None:
 
 
 def _json_body() -> object:
+    """The request's JSON body, read once (``authorize`` may have read it already)."""
+    if "json_body" not in g:
+        g.json_body = _read_json_body()
+    return g.json_body
+
+
+def _read_json_body() -> object:
     try:
         return parse_json(read_limited_body(request) or b"null")
     except RequestEntityTooLarge as err:
@@ -141,10 +204,12 @@ def openapi() -> Response:
 
 @admin_blueprint.post("/reset")
 def reset() -> Response:
-    """Every tenant back to the fixtures; seeds, the journal and pending faults dropped. With ``?key=``,
-    only that credential's tenants (of every vendor) go back to the fixtures (and seeds). On a proxy this
+    """Every tenant back to the fixtures; seeds, the journal and pending faults dropped. With ``?key=``, or
+    called with a tenant's own credential and no token, only that credential's tenants (of every vendor)
+    go back to the fixtures (and seeds). On a proxy this
     empties the journal and drops pending faults: the vendor's own state is not reset."""
-    key = request.args.get("key")
+    own: OwnTenant | None = g.own_tenant
+    key = own.credential if own is not None else request.args.get("key")
     if key is not None:
         _runtime().tenants.store.drop(key)
     else:
@@ -175,19 +240,32 @@ def seed() -> Response:
 @admin_blueprint.get("/requests")
 def requests_list() -> Response:
     """The journal, oldest first: ``?vendor=`` and ``?operation=`` filter it."""
+    own: OwnTenant | None = g.own_tenant
     entries = _runtime().journal.entries(_vendor(required=False), request.args.get("operation"))
+    if own is not None:
+        entries = [e for e in entries if _owned(e, own)]
     return json_response({"requests": [entry.to_json() for entry in entries]})
+
+
+def _owned(entry: JournalEntry, own: OwnTenant) -> bool:
+    return entry.vendor == own.vendor and entry.tenant == own.credential
 
 
 @admin_blueprint.delete("/requests")
 def requests_clear() -> Response:
-    _runtime().journal.clear()
+    """Empty the journal (called with a tenant's own credential: that tenant's entries)."""
+    own: OwnTenant | None = g.own_tenant
+    _runtime().journal.clear(keep=None if own is None else lambda e: not _owned(e, own))
     return json_response({"status": "ok"})
 
 
 @admin_blueprint.get("/faults")
 def faults_list() -> Response:
-    return json_response({"faults": [fault.to_json() for fault in _runtime().faults.pending()]})
+    own: OwnTenant | None = g.own_tenant
+    faults = _runtime().faults.pending()
+    if own is not None:
+        faults = [f for f in faults if f.vendor == own.vendor and f.key == own.credential]
+    return json_response({"faults": [fault.to_json() for fault in faults]})
 
 
 @admin_blueprint.post("/faults")
@@ -196,8 +274,13 @@ def faults_add() -> Response:
     400 when ``MAX_PENDING`` wait already."""
     runtime = _runtime()
     operations = {vendor_id: set(c.operations) for vendor_id, c in runtime.contracts.items()}
+    own: OwnTenant | None = g.own_tenant
+    body = _json_body()
+    if own is not None and isinstance(body, dict):  # a tenant plans faults for its own calls only
+        if body.setdefault("key", own.credential) != own.credential:
+            raise BadAdminRequest("a fault for another credential needs the admin token", 401)
     try:
-        fault = Fault.from_json(_json_body(), operations)
+        fault = Fault.from_json(body, operations)
     except (ValueError, TypeError) as err:
         raise BadAdminRequest(f"bad fault: {err}") from err
     try:
@@ -209,5 +292,9 @@ def faults_add() -> Response:
 
 @admin_blueprint.delete("/faults")
 def faults_clear() -> Response:
-    _runtime().faults.clear()
+    """Drop the pending faults (called with a tenant's own credential: those limited to it)."""
+    own: OwnTenant | None = g.own_tenant
+    _runtime().faults.clear(
+        keep=None if own is None else lambda f: not (f.vendor == own.vendor and f.key == own.credential)
+    )
     return json_response({"status": "ok"})

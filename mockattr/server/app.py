@@ -27,6 +27,7 @@ def create_app(
     max_tenants: int = DEFAULT_MAX_TENANTS,
     state_file: Path | str | None = None,
     proxy: ProxySettings | None = None,
+    admin_token: str | None = None,
 ) -> Flask:
     """The mock server as a WSGI app. Every vendor path is answered by ``mockattr.server.routing`` ahead of
     Flask, so Flask (its hooks and signals) sees only the admin API.
@@ -37,6 +38,9 @@ def create_app(
     used tenant is dropped; with ``state_file``, every tenant's world is kept in that SQLite file and a
     tenant past ``max_tenants`` is refused with the vendor's 429. Raises ``FixtureError`` for bad fixtures,
     ``VendorError`` for a vendor missing a piece and ``StateFileError`` for a state file that cannot be used.
+
+    With ``admin_token``, every admin call but ``health`` needs the header ``X-Mockattr-Admin-Token``,
+    or is limited to the caller's own tenant (``mockattr.server.admin``).
 
     With ``proxy``, the app is ``mockattr proxy``: it serves the vendors of ``proxy.upstreams`` (or
     ``root_vendor``) and forwards every request to them (``mockattr.server.proxy``).
@@ -52,6 +56,7 @@ def create_app(
         state_file=Path(state_file) if state_file else None,
         logger=app.logger,
         proxy=proxy,
+        admin_token=admin_token,
     )
     app.extensions["mockattr"] = runtime
     app.register_blueprint(admin_blueprint)

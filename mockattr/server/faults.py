@@ -138,9 +138,10 @@ class FaultPlan:
         with self._lock:
             return list(self._faults)
 
-    def clear(self) -> None:
+    def clear(self, keep: Callable[[Fault], bool] | None = None) -> None:
+        """Drop every pending fault, or those ``keep`` does not keep."""
         with self._lock:
-            self._faults.clear()
+            self._faults = [f for f in self._faults if keep is not None and keep(f)]
 
 
 # --- answers for network faults --------------------------------------------------------------------

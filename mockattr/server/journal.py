@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -65,10 +65,14 @@ class JournalEntry:
     """The injected network fault (``reset``, ``empty``, ``malformed``, ``slow``), if any; after
     ``reset`` and ``empty`` the status is 0: nothing was answered."""
     time: float = field(default_factory=time.time)
+    tenant: str | None = field(default=None, repr=False)
+    """The credential the request presented (accepted or not); never in ``to_json``: it lets a tenant's
+    own admin calls find its entries."""
 
     def to_json(self) -> dict[str, Any]:
         """The entry as plain JSON data, bodies decoded (JSON when they are JSON, else text)."""
         data = asdict(self)
+        del data["tenant"]
         data["request_body"] = decode_body(self.request_body)
         data["response_body"] = decode_body(self.response_body)
         return data
@@ -103,7 +107,8 @@ class Journal:
             if (vendor is None or e.vendor == vendor) and (operation is None or e.operation == operation)
         ]
 
-    def clear(self) -> None:
+    def clear(self, keep: Callable[[JournalEntry], bool] | None = None) -> None:
+        """Drop every entry, or those ``keep`` does not keep."""
         with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+            self._entries = deque(e for e in self._entries if keep is not None and keep(e))
+            self._bytes = sum(_size(e) for e in self._entries)

@@ -203,8 +203,9 @@ class RequestPipeline:
         if len(raw) > MAX_BODY_BYTES:  # only a proxy reads more: it forwards the body all the same
             noted.append("body: larger than 1 MiB")
         problem, credential, body = None, "", None
+        presented = entry.tenant = self.presented_credential(request, vendor_id)
         try:
-            credential = self.credential(request, vendor_id, noted)
+            credential = self.credential(request, vendor_id, noted, presented)
         except ApiError as err:  # the 401 answers, but the body is checked too, for the journal
             problem = err
         try:
@@ -236,9 +237,12 @@ class RequestPipeline:
             return vendor.credential(request)
         return auth.credential(self.contracts[vendor_id].index["auth"]["openapi"], request.headers)
 
-    def credential(self, request: Request, vendor_id: str, noted: list[str] | None = None) -> str:
-        """``request``'s credential for ``vendor_id``, or the vendor's 401 (noted in ``noted``)."""
-        credential = self.presented_credential(request, vendor_id)
+    def credential(
+        self, request: Request, vendor_id: str, noted: list[str] | None = None, presented: str | None = None
+    ) -> str:
+        """``request``'s credential for ``vendor_id`` (``presented``, when read already), or the vendor's
+        401 (noted in ``noted``)."""
+        credential = presented if presented is not None else self.presented_credential(request, vendor_id)
         problem = None
         if not credential:
             problem = "credential: missing or malformed"
@@ -284,6 +288,7 @@ class RequestPipeline:
         """Answer (and journal) a request to a vendor path that no operation serves: the vendor's error
         ``name`` (``route_not_found``, ``method_not_allowed``)."""
         entry = new_entry(request, vendor_id, None)
+        entry.tenant = self.presented_credential(request, vendor_id)
         entry.violations.append(f"no operation of {vendor_id} serves {request.method} {request.path}")
         if self.forward is None:
             response = self.renderer.named(vendor_id, name)

@@ -60,11 +60,15 @@ class Runtime:
         state_file: Path | None = None,
         logger: logging.Logger | None = None,
         proxy: ProxySettings | None = None,
+        admin_token: str | None = None,
     ) -> None:
         self.tenants = Tenants(vendor_ids, fixtures_dir=fixtures_dir, max_tenants=max_tenants, state_file=state_file)
         self.vendors, self.contracts = self.tenants.vendors, self.tenants.contracts
         self.root_vendor = root_vendor
         self.api_keys = frozenset(api_keys) if api_keys else None
+        self.admin_token = admin_token
+        """With a token, the admin API (but health) needs it, or a tenant's own credential for its own
+        tenant (``mockattr.server.admin``); None: the admin API is open (a loopback server)."""
         self.journal = Journal()
         self.faults = FaultPlan()
         self.renderer = ErrorRenderer(self.vendors, self.contracts, logger or logging.getLogger("mockattr"))

@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from mockattr.contract.auth import ADMIN_TOKEN_HEADER
 from mockattr.contract.matching import contains, mismatches
 
 
@@ -55,11 +56,15 @@ class RecordedRequest:
 class Mockattr:
     """Drive a mockattr server: vendor URLs, state, seeds, the journal and faults."""
 
-    def __init__(self, base_url: str, ca_bundle: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str, ca_bundle: str | None = None, timeout: float = 10.0, admin_token: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.ca_bundle = ca_bundle
         """Path of the CA certificate when the server speaks TLS, else None."""
         self.timeout = timeout
+        self.admin_token = admin_token
+        """Sent as ``X-Mockattr-Admin-Token`` to a server started with ``--admin-token``."""
         self._context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
         self._prefixes: dict[str, str] | None = None
 
@@ -74,9 +79,10 @@ class Mockattr:
         query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
         url = f"{self.base_url}/__mockattr/{path}" + (f"?{query}" if query else "")
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
-        )
+        headers = {"Content-Type": "application/json"} if data else {}
+        if self.admin_token is not None:
+            headers[ADMIN_TOKEN_HEADER] = self.admin_token
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout, context=self._context) as response:
                 payload = response.read()
@@ -108,7 +114,7 @@ class Mockattr:
     def namespace(self, name: str) -> Mockattr:
         """A handle on namespace ``name`` of the same server (made on first use): tenants, seeds, the
         journal and faults of its own, its vendors under ``<base URL>/__ns/<name>``."""
-        return type(self)(f"{self.base_url}/__ns/{name}", self.ca_bundle, self.timeout)
+        return type(self)(f"{self.base_url}/__ns/{name}", self.ca_bundle, self.timeout, self.admin_token)
 
     def drop_namespace(self) -> None:
         """Forget this handle's namespace, with its tenants, seeds, journal and faults."""

@@ -66,6 +66,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="With --mockattr-base-url: the CA file of a `mockattr serve --tls` (it prints it).",
     )
     group.addoption(
+        "--mockattr-admin-token",
+        metavar="TOKEN",
+        help="With --mockattr-base-url: the admin token of a `mockattr serve --admin-token` "
+        "(env MOCKATTR_ADMIN_TOKEN).",
+    )
+    group.addoption(
         "--mockattr-report",
         metavar="FILE",
         help="Write which operations and documented error statuses the suite exercised, as JSON.",
@@ -94,10 +100,11 @@ class MockattrServer:
     runtime: Any = None
     """The server's ``Runtime`` when it runs in this process (None with --mockattr-base-url)."""
     coverage: Coverage | None = None
+    admin_token: str | None = None
 
     def handle(self, expect_rejections: bool = False) -> MockattrHandle:
         """A handle on this server (state as it is: nothing is reset)."""
-        handle = MockattrHandle(self.url, self.ca_bundle)
+        handle = MockattrHandle(self.url, self.ca_bundle, admin_token=self.admin_token)
         handle.runtime, handle.expect_rejections = self.runtime, expect_rejections
         return handle
 
@@ -131,11 +138,13 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
                 )
             ca_bundle = pytestconfig.getoption("--mockattr-ca-bundle")
             worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-            session = Mockattr(external, ca_bundle).namespace(f"pytest-{worker}-{uuid.uuid4().hex[:12]}")
+            token = pytestconfig.getoption("--mockattr-admin-token") or os.environ.get("MOCKATTR_ADMIN_TOKEN")
+            server = Mockattr(external, ca_bundle, admin_token=token)
+            session = server.namespace(f"pytest-{worker}-{uuid.uuid4().hex[:12]}")
             session.health()  # fail early and clearly when nothing answers
             try:
                 with _trusted(ca_bundle, Path(folder)):
-                    yield MockattrServer(url=session.base_url, ca_bundle=ca_bundle, coverage=coverage)
+                    yield MockattrServer(session.base_url, ca_bundle, coverage=coverage, admin_token=token)
             finally:
                 session.drop_namespace()
             return
