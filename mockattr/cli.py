@@ -101,8 +101,15 @@ def _http_url(value: str, param: click.Parameter) -> str:
     """``value`` if it is an http(s) URL with a host, else a usage error saying so."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise click.BadParameter(f"{value!r} is not an http:// or https:// URL (e.g. http://{value})", param=param)
+        example = f" (e.g. http://{value})" if "://" not in value else ""
+        raise UsageLine(f"--{param.name.replace('_', '-')} {value!r} is not an http:// or https:// URL{example}")
     return value
+
+
+class UsageLine(click.ClickException):
+    """A usage error said in one line (click's own prints the usage block first), exit status 2."""
+
+    exit_code = 2
 
 
 @main.command()

@@ -153,5 +153,9 @@ def test_check_says_at_once_when_nothing_answers() -> None:
 
 def test_a_base_url_without_a_scheme_is_a_one_line_usage_error() -> None:
     result = CliRunner().invoke(main, ["check", "--base-url", "127.0.0.1:12111"])
-    assert result.exit_code == 2 and "is not an http:// or https:// URL" in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 2 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output == (
+        "Error: --base-url '127.0.0.1:12111' is not an http:// or https:// URL (e.g. http://127.0.0.1:12111)\n"
+    )
+    other = CliRunner().invoke(main, ["check", "--base-url", "ftp://x"])
+    assert other.exit_code == 2 and other.output == "Error: --base-url 'ftp://x' is not an http:// or https:// URL\n"

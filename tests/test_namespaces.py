@@ -83,3 +83,21 @@ def test_past_the_limit_the_least_recently_used_namespace_goes(mockattr: Mockatt
     listed = requests.get(mockattr.base_url + "/__mockattr/namespaces", timeout=5).json()["namespaces"]
     assert len(listed) == MAX_NAMESPACES and "first" not in listed
     assert sales_rep(first) == "Gabi"
+
+
+@pytest.mark.parametrize("path", ["/__ns/bare", "/__ns/a%2Fb/chartmogul" + ATTRIBUTES, "/__ns/c%2F/chartmogul"])
+def test_a_path_that_is_no_namespace_creates_none(mockattr: MockattrHandle, path: str) -> None:
+    answer = requests.get(mockattr.base_url + path, auth=("k", ""), timeout=5)
+    assert answer.status_code == 404
+    assert requests.get(mockattr.base_url + "/__mockattr/namespaces", timeout=5).json() == {"namespaces": []}
+
+
+def test_a_namespace_does_not_list_the_others(mockattr: MockattrHandle) -> None:
+    mockattr.namespace("other").health()
+    assert requests.get(mockattr.base_url + "/__ns/mine/__mockattr/namespaces", timeout=5).status_code == 404
+
+
+def test_a_namespace_keeps_at_most_200_tenants(mockattr: MockattrHandle) -> None:
+    from mockattr.server.runtime import NAMESPACE_MAX_TENANTS
+
+    assert mockattr.namespace("small").health()["max_tenants"] == NAMESPACE_MAX_TENANTS

@@ -83,8 +83,51 @@ def test_tls_option_with_an_external_server_is_a_usage_error(
 ) -> None:
     pytester.makepyfile("def test_x(mockattr): pass")
     result = run_inline(pytester, f"--mockattr-base-url={served[0]}", "--mockattr-tls")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*start that one with `mockattr serve --tls`*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*start that one with `mockattr serve --tls`*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--mockattr-base-url=127.0.0.1:12111"], "*is not an http:// or https:// URL*"),
+        (["--mockattr-ca-bundle=ca.pem"], "*go with --mockattr-base-url*"),
+        (["--mockattr-admin-token=t"], "*go with --mockattr-base-url*"),
+    ],
+)
+def test_options_that_cannot_work_are_usage_errors_at_start(
+    pytester: pytest.Pytester, args: list[str], says: str
+) -> None:
+    pytester.makepyfile("def test_x(mockattr): pass")
+    result = run_inline(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([says])
+
+
+FRESH_STRICT = """
+import requests
+from hypothesis import given, strategies as st
+
+URL = "/v1/customers/cus_de305d54-75b4-431b-adb2-eb6b9e546012/attributes/custom"
+
+@given(st.just(["not", "an", "object"]))
+def test_sdk_with_a_bug(mockattr_server, custom):
+    with mockattr_server.fresh() as mock:
+        requests.put(mock.url("chartmogul") + URL, json={"custom": custom}, auth=("k", ""), timeout=5)
+
+@given(st.just(["not", "an", "object"]))
+def test_sdk_error_handling(mockattr_server, custom):
+    with mockattr_server.fresh(expect_rejections=True) as mock:
+        answer = requests.put(mock.url("chartmogul") + URL, json={"custom": custom}, auth=("k", ""), timeout=5)
+        assert answer.status_code == 400
+"""
+
+
+def test_strict_mode_holds_in_fresh_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(FRESH_STRICT)
+    result = run_inline(pytester, "--mockattr-strict")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*mockattr strict: requests broke the contract:*"])
 
 
 DELAYED_TESTS = """
@@ -222,6 +265,7 @@ def test_the_standard_library_too(mockattr):
 def test_the_cas_trusted_before_are_still_trusted(mockattr):
     bundle = open(os.environ["REQUESTS_CA_BUNDLE"]).read()
     assert open(os.environ["MOCKATTR_TEST_PRESET"]).read().strip() in bundle
+    assert os.environ["MOCKATTR_TEST_EXTRA"] in bundle, "and those of a folder SSL_CERT_FILE names"
 """
 
 
@@ -234,7 +278,15 @@ def test_tls_is_trusted_even_when_requests_ca_bundle_is_already_set(
 
     preset = pytester.path / "company-cas.pem"
     preset.write_text(Path(certifi.where()).read_text(encoding="utf-8"), encoding="utf-8")
-    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"):
+    folder = pytester.path / "more-cas"  # requests also takes a folder of CA files
+    folder.mkdir()
+    from mockattr.serving.tls import generate
+
+    extra = generate(pytester.path / "another-ca").ca_bundle.read_text(encoding="utf-8")
+    (folder / "extra.pem").write_text(extra, encoding="utf-8")
+    monkeypatch.setenv("MOCKATTR_TEST_EXTRA", extra.strip())
+    monkeypatch.setenv("SSL_CERT_FILE", str(folder))
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         monkeypatch.setenv(name, str(preset))
     monkeypatch.delenv("NODE_EXTRA_CA_CERTS", raising=False)
     monkeypatch.setenv("MOCKATTR_TEST_PRESET", str(preset))
@@ -249,7 +301,7 @@ def test_tls_is_trusted_even_when_requests_ca_bundle_is_already_set(
     after = json.loads((pytester.path / "after.json").read_text())
     assert after == {
         "REQUESTS_CA_BUNDLE": str(preset),
-        "SSL_CERT_FILE": str(preset),
+        "SSL_CERT_FILE": str(folder),
         "CURL_CA_BUNDLE": str(preset),
         "NODE_EXTRA_CA_CERTS": None,
     }, "restored after the session"

@@ -178,7 +178,10 @@ def health() -> Response:
 
 @admin_blueprint.get("/namespaces")
 def namespaces() -> Response:
-    """``{"namespaces": [names]}``: the server's namespaces, least recently used first."""
+    """``{"namespaces": [names]}``: the server's namespaces, least recently used first (on the server's
+    own admin API only: a namespace does not see the others)."""
+    if _runtime().namespace_name is not None:
+        raise BadAdminRequest("Not Found", 404)
     return json_response({"namespaces": runtime_of(current_app).namespaces.names()})
 
 

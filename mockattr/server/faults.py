@@ -58,6 +58,8 @@ class Fault:
         return fault
 
     def _check(self, operations: dict[str, set[str]]) -> None:
+        if not isinstance(self.vendor, str) or not isinstance(self.operation, (str, type(None))):
+            raise ValueError("vendor and operation are strings (operation may be null)")
         if self.vendor not in operations:
             raise ValueError(f"vendor must be one of: {', '.join(operations)}")
         if self.operation is not None and self.operation not in operations[self.vendor]:
@@ -76,9 +78,9 @@ class Fault:
             raise ValueError("key must be a non-empty string (a credential)")
         if self.match is not None and not isinstance(self.match, dict):
             raise ValueError("match must be a JSON object (a part of the request body)")
-        if self.network is not None and self.network not in NETWORK_FAULTS:
+        if self.network is not None and (not isinstance(self.network, str) or self.network not in NETWORK_FAULTS):
             raise ValueError(f"network must be one of: {', '.join(NETWORK_FAULTS)}")
-        if self.network in ("reset", "empty", "malformed") and (self.status is not None or self.retry_after):
+        if self.network in ("reset", "empty", "malformed") and (self.status, self.retry_after) != (None, None):
             raise ValueError(f"a {self.network!r} network fault sends no status of its own")
         if self.network == "slow" and not self.delay:
             raise ValueError("a 'slow' network fault needs a delay: the seconds the body takes to arrive")

@@ -60,7 +60,8 @@ class JournalEntry:
     drift: list[str] = field(default_factory=list)
     """What in the vendor's answer broke the contract (a proxy's; always empty for the mock)."""
     fault: bool = False
-    """True when the answer was an injected fault, not the mock's own."""
+    """True when the answer was an injected fault (a status or a broken network), not the mock's own (a
+    fault that only delays or slows the mock's answer leaves it False)."""
     network: str | None = None
     """The injected network fault (``reset``, ``empty``, ``malformed``, ``slow``), if any; after
     ``reset`` and ``empty`` the status is 0: nothing was answered."""

@@ -156,7 +156,8 @@ class RequestPipeline:
             vendor_id, operation_id, lambda: self.presented_credential(request, vendor_id), _decoded(entry)
         )
         if fault is not None:  # the request was read and checked all the same, for the journal
-            entry.fault, entry.network = True, fault.network
+            entry.network = fault.network
+            entry.fault = fault.status is not None or fault.network in ("reset", "empty", "malformed")
             if fault.delay and fault.network != "slow":
                 time.sleep(fault.delay)
             if self.tenants.generation != generation:

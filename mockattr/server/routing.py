@@ -73,8 +73,13 @@ class OperationRouter:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(NAMESPACE_PREFIX):
             return self.runtime
-        name, _, rest = path[len(NAMESPACE_PREFIX) :].partition("/")
-        if not NAMESPACE_NAME.fullmatch(name):
+        name, slash, rest = path[len(NAMESPACE_PREFIX) :].partition("/")
+        raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")  # as sent: `a%2Fb` is no name `a`
+        if (
+            not NAMESPACE_NAME.fullmatch(name)
+            or not slash
+            or (raw and not raw.startswith(f"{path[: len(NAMESPACE_PREFIX)]}{name}/"))
+        ):
             return None
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + NAMESPACE_PREFIX + name
         environ["PATH_INFO"] = "/" + rest

@@ -36,6 +36,9 @@ NAMESPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 """What a namespace may be called."""
 RUNTIME_ENVIRON_KEY = "mockattr.runtime"
 """The WSGI environ key of the runtime a request's namespace selected (the admin API reads it)."""
+NAMESPACE_MAX_TENANTS = 200
+"""Tenants a namespace keeps at most (the server's --max-tenants, if lower): past it the least recently used
+goes, so 100 namespaces cannot hold 100 times the server's tenants."""
 MAX_NAMESPACES = 100
 """Namespaces kept; a new one past this drops the least recently used (as tenants are dropped)."""
 
@@ -92,7 +95,7 @@ class Runtime:
     def in_namespace(self, name: str) -> Runtime:
         """A runtime for namespace ``name``: no tenants, seeds, journal entries or faults yet."""
         child = copy.copy(self)
-        child.tenants = self.tenants.sibling()
+        child.tenants = self.tenants.sibling(min(NAMESPACE_MAX_TENANTS, self.tenants.store.max_tenants))
         child.journal, child.faults = Journal(), FaultPlan()
         child.pipeline = RequestPipeline(
             child.tenants,

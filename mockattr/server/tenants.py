@@ -45,13 +45,11 @@ class Tenants:
         """Counts resets: a request delayed across one must not touch the state or journal after it."""
         self._seeding = threading.Lock()
 
-    def sibling(self) -> Tenants:
-        """Tenants of the same vendors, fixtures and limits, with none yet and no seeds, in memory: a
-        namespace's (``mockattr.server.runtime``)."""
+    def sibling(self, max_tenants: int) -> Tenants:
+        """Tenants of the same vendors, fixtures and limits, with none yet and no seeds, at most
+        ``max_tenants`` of them, in memory: a namespace's (``mockattr.server.runtime``)."""
         sibling = copy.copy(self)
-        sibling.store = TenantStore(
-            {vendor_id: sibling.seeder(vendor_id) for vendor_id in self.vendors}, self.store.max_tenants
-        )
+        sibling.store = TenantStore({vendor_id: sibling.seeder(vendor_id) for vendor_id in self.vendors}, max_tenants)
         sibling.last_tenant, sibling.generation, sibling._seeding = {}, 0, threading.Lock()
         return sibling
 

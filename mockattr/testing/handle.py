@@ -7,11 +7,11 @@ plugin starts and against a ``mockattr serve`` elsewhere (``--mockattr-base-url`
 
 from __future__ import annotations
 
+import http.client
 import json
 import ssl
-import urllib.error
+import threading
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -67,6 +67,44 @@ class Mockattr:
         """Sent as ``X-Mockattr-Admin-Token`` to a server started with ``--admin-token``."""
         self._context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
         self._prefixes: dict[str, str] | None = None
+        self._local = threading.local()
+        parts = urllib.parse.urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{base_url!r} is not an http:// or https:// URL")
+        self._scheme, self._host, self._port, self._path = parts.scheme, parts.hostname, parts.port, parts.path
+
+    def _connection(self) -> http.client.HTTPConnection:
+        """This thread's kept-alive connection to the server (TLS handshakes once, not per call)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            if self._scheme == "https":
+                context = self._context or ssl.create_default_context()
+                connection = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout, context=context)
+            else:
+                connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+            self._local.connection, self._local.used = connection, False
+        return connection
+
+    def _exchange(self, method: str, target: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
+        """Send one request on the kept-alive connection; once more on a new one when a reused connection
+        turns out closed (the server closes connections idle for 10 s)."""
+        while True:
+            connection, reused = self._connection(), self._local.used
+            try:
+                connection.request(method, target, body=data, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                connection.close()
+                self._local.connection = None
+                if reused:
+                    continue
+                raise
+            self._local.used = True
+            if response.will_close:
+                connection.close()
+                self._local.connection = None
+            return response.status, payload
 
     def _call(
         self,
@@ -77,18 +115,12 @@ class Mockattr:
         ok: tuple[int, ...] = (200, 201),
     ) -> Any:
         query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
-        url = f"{self.base_url}/__mockattr/{path}" + (f"?{query}" if query else "")
+        target = f"{self._path}/__mockattr/{path}" + (f"?{query}" if query else "")
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data else {}
         if self.admin_token is not None:
             headers[ADMIN_TOKEN_HEADER] = self.admin_token
-        req = urllib.request.Request(url, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout, context=self._context) as response:
-                payload = response.read()
-                status = response.status
-        except urllib.error.HTTPError as err:
-            payload, status = err.read(), err.code
+        status, payload = self._exchange(method, target, data, headers)
         answer = json.loads(payload) if payload else None
         if status not in ok:
             message = answer.get("error", answer) if isinstance(answer, dict) else answer
@@ -219,7 +251,7 @@ class Mockattr:
         lines = []
         for entry in shown:
             lines.append(f"  {entry.summary()}")
-            lines.append(f"      body: {_compact(entry.request_body)}")
+            lines.append("      body: " + ("(none)" if entry.request_body is None else _compact(entry.request_body)))
             lines += [f"      differs: {d}" for d in differences(entry)]
         more = f"\n  ... and {len(received) - SHOWN} more" if len(received) > SHOWN else ""
         raise AssertionError(f"{head}\nreceived (closest first):\n" + "\n".join(lines) + more)

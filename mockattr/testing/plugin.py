@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,6 +86,24 @@ def pytest_configure(config: pytest.Config) -> None:
         "(True/False overrides --mockattr-strict); expect_rejections=True lets it send bad requests.",
     )
     config.stash[COVERAGE_KEY] = Coverage()
+    _check_options(config)
+
+
+def _check_options(config: pytest.Config) -> None:
+    """Options that cannot work together, or a base URL that is none: a usage error at start."""
+    external = config.getoption("--mockattr-base-url")
+    if external is None:
+        if config.getoption("--mockattr-ca-bundle") or config.getoption("--mockattr-admin-token"):
+            raise pytest.UsageError("--mockattr-ca-bundle and --mockattr-admin-token go with --mockattr-base-url")
+        return
+    if config.getoption("--mockattr-tls"):
+        raise pytest.UsageError(
+            "--mockattr-tls starts a server: with --mockattr-base-url, start that one "
+            "with `mockattr serve --tls` and pass --mockattr-ca-bundle"
+        )
+    parts = urllib.parse.urlsplit(external)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise pytest.UsageError(f"--mockattr-base-url {external!r} is not an http:// or https:// URL")
 
 
 # --- the server and the handle ----------------------------------------------------------------
@@ -108,16 +127,23 @@ class MockattrServer:
         handle.runtime, handle.expect_rejections = self.runtime, expect_rejections
         return handle
 
+    strict: bool = False
+    """--mockattr-strict: ``fresh()`` fails an example whose code broke the contract."""
+
     @contextmanager
-    def fresh(self) -> Iterator[MockattrHandle]:
+    def fresh(self, expect_rejections: bool = False) -> Iterator[MockattrHandle]:
         """A handle with the ``mockattr`` fixture's API on state back to the fixtures, with no seeds, an
         empty journal and no faults; what it saw counts toward the session's coverage line, and the
         state is reset again on leaving. For one Hypothesis example: ``@given`` tests take this session
-        fixture, not the function-scoped ``mockattr``."""
-        handle = self.handle()
+        fixture, not the function-scoped ``mockattr``. Under --mockattr-strict, leaving it raises
+        AssertionError when the code broke the contract (unless ``expect_rejections``)."""
+        handle = self.handle(expect_rejections)
         handle.reset()
         try:
             yield handle
+            problems = strict_problems(handle) if self.strict else None
+            if problems:
+                raise AssertionError(problems)
         finally:
             if self.coverage is not None:
                 self.coverage.record(handle.requests())
@@ -128,14 +154,10 @@ class MockattrServer:
 def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
     """A mockattr serving every vendor for the whole session (or the one at ``--mockattr-base-url``)."""
     coverage = pytestconfig.stash[COVERAGE_KEY]
+    strict = bool(pytestconfig.getoption("--mockattr-strict"))
     external = pytestconfig.getoption("--mockattr-base-url")
     with tempfile.TemporaryDirectory(prefix="mockattr-session-") as folder:  # a CA and a trust bundle, if any
         if external:
-            if pytestconfig.getoption("--mockattr-tls"):
-                raise pytest.UsageError(
-                    "--mockattr-tls starts a server: with --mockattr-base-url, start that one "
-                    "with `mockattr serve --tls` and pass --mockattr-ca-bundle"
-                )
             ca_bundle = pytestconfig.getoption("--mockattr-ca-bundle")
             worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
             token = pytestconfig.getoption("--mockattr-admin-token") or os.environ.get("MOCKATTR_ADMIN_TOKEN")
@@ -144,7 +166,9 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
             session.health()  # fail early and clearly when nothing answers
             try:
                 with _trusted(ca_bundle, Path(folder)):
-                    yield MockattrServer(session.base_url, ca_bundle, coverage=coverage, admin_token=token)
+                    yield MockattrServer(
+                        session.base_url, ca_bundle, coverage=coverage, admin_token=token, strict=strict
+                    )
             finally:
                 session.drop_namespace()
             return
@@ -162,7 +186,7 @@ def mockattr_server(pytestconfig: pytest.Config) -> Iterator[MockattrServer]:
         server = start_background(app, ssl_context=context)
         try:
             with _trusted(ca_bundle, Path(folder)):
-                yield MockattrServer(server.url, ca_bundle, server.stop, runtime_of(app), coverage)
+                yield MockattrServer(server.url, ca_bundle, server.stop, runtime_of(app), coverage, strict=strict)
         finally:
             server.stop()
 
@@ -173,17 +197,21 @@ TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "NOD
 
 @contextmanager
 def _trusted(ca_bundle: str | None, folder: Path) -> Iterator[None]:
-    """With ``ca_bundle``: every ``TRUST_VARIABLES`` names a bundle of the CAs trusted already (the file
-    ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` names, else certifi's) plus ``ca_bundle``; restored after."""
+    """With ``ca_bundle``: every ``TRUST_VARIABLES`` names a bundle of the CAs trusted already (the files
+    or folders ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE`` name, else certifi's) plus ``ca_bundle``;
+    restored after."""
     if ca_bundle is None:
         yield
         return
     import certifi
 
-    trusted = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or certifi.where()
+    named = [os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")]
+    sources = [Path(p) for p in dict.fromkeys(filter(None, named))] or [Path(certifi.where())]
+    files = [f for p in sources for f in (sorted(p.iterdir()) if p.is_dir() else [p]) if f.is_file()]
+    pems = [f.read_text(encoding="utf-8", errors="replace") for f in files]
+    trusted = [pem.strip() for pem in pems if "-----BEGIN CERTIFICATE-----" in pem]
     bundle = folder / "trusted-and-mockattr.pem"
-    existing = Path(trusted).read_text(encoding="utf-8") if Path(trusted).is_file() else ""
-    bundle.write_text(existing.rstrip("\n") + "\n" + Path(ca_bundle).read_text(encoding="utf-8"), encoding="utf-8")
+    bundle.write_text("\n".join([*trusted, Path(ca_bundle).read_text(encoding="utf-8")]), encoding="utf-8")
     saved = {name: os.environ.get(name) for name in TRUST_VARIABLES}
     os.environ.update({name: str(bundle) for name in TRUST_VARIABLES})
     try:
@@ -245,20 +273,26 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     result = yield
     handle = getattr(item, "funcargs", {}).get("mockattr")
     if isinstance(handle, MockattrHandle) and _strict(item):
-        entries = handle.requests()
-        sections = {
-            "requests broke the contract": [] if handle.expect_rejections else [(e, e.violations) for e in entries],
-            "the vendor's answers broke the contract (drift)": [(e, e.drift) for e in entries],
-        }
-        text = [
-            f"mockattr strict: {what}:\n  "
-            + "\n  ".join(f"{e.method} {e.path} -> {e.status}: {'; '.join(found)}" for e, found in found_in if found)
-            for what, found_in in sections.items()
-            if any(found for _, found in found_in)
-        ]
-        if text:
-            pytest.fail("\n".join(text), pytrace=False)
+        problems = strict_problems(handle)
+        if problems:
+            pytest.fail(problems, pytrace=False)
     return result
+
+
+def strict_problems(handle: MockattrHandle) -> str:
+    """What strict mode fails a test for: requests that broke the contract (unless the handle expects
+    rejections) and answers that did (drift, through a proxy); empty when nothing did."""
+    entries = handle.requests()
+    sections = {
+        "requests broke the contract": [] if handle.expect_rejections else [(e, e.violations) for e in entries],
+        "the vendor's answers broke the contract (drift)": [(e, e.drift) for e in entries],
+    }
+    return "\n".join(
+        f"mockattr strict: {what}:\n  "
+        + "\n  ".join(f"{e.method} {e.path} -> {e.status}: {'; '.join(found)}" for e, found in found_in if found)
+        for what, found_in in sections.items()
+        if any(found for _, found in found_in)
+    )
 
 
 # --- what the suite exercised -----------------------------------------------------------------
