@@ -5,6 +5,7 @@ that a change of HTTP server cannot bring any of these back unnoticed."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -118,3 +119,65 @@ def test_an_answer_that_ends_in_a_500_is_journaled(monkeypatch: pytest.MonkeyPat
         assert (entry["operation"], entry["status"], entry["request_body"]) == ("update", 500, {"custom": {"age": 1}})
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "noted"),
+    [
+        ('{"custom": {"age": 7}}'.encode("utf-16"), "application/json", "body: not UTF-8 (a byte order mark"),
+        ('{"custom": {"age": 7}}'.encode("utf-32-le"), "application/json", "body: not UTF-8 (a byte order mark"),
+        (b'\xef\xbb\xbf{"custom": {"age": 7}}', "application/json", "body: not UTF-8 (a byte order mark"),
+        (b'{"custom": {"age": 7}}', "text/plain", "content-type: text/plain, not application/json"),
+        (b'{"custom": {"age": 6, "age": 7}}', "application/json", "body: key 'age' given twice in one object"),
+    ],
+)
+def test_json_that_breaks_the_http_rules_is_answered_and_noted(
+    base: str, raw: bytes, content_type: str, noted: str
+) -> None:
+    answer = requests.put(
+        base + ATTRIBUTES + "/custom", data=raw, headers={"Content-Type": content_type}, auth=("k", ""), timeout=5
+    )
+    assert answer.status_code == 200 and answer.json()["custom"]["age"] == 7, "the answer stays the vendor's"
+    [entry] = journal(base)
+    assert len(entry["violations"]) == 1 and entry["violations"][0].startswith(noted), entry["violations"]
+
+
+def test_plain_utf8_json_notes_nothing(base: str) -> None:
+    requests.put(base + ATTRIBUTES + "/custom", json={"custom": {"channel": "Café"}}, auth=("k", ""), timeout=5)
+    assert journal(base)[0]["violations"] == []
+
+
+SMUGGLED = b"GET /__mockattr/health HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def test_content_length_with_chunked_is_a_400_and_the_connection_closes(base: str) -> None:
+    body = b'{"custom":{"age":1}}'
+    chunked = hex(len(body))[2:].encode() + b"\r\n" + body + b"\r\n0\r\n\r\n"
+    answer = raw(
+        base,
+        b"PUT " + ATTRIBUTES.encode() + b"/custom HTTP/1.1\r\nHost: x\r\nAuthorization: Basic aw==\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunked
+        + SMUGGLED,
+    )
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert answer.count(b"HTTP/1.1 ") == 1, "nothing past it is read as a second request"
+    assert journal(base) == [], "and it reached no operation"
+
+
+def test_http_1_1_without_host_is_a_400(base: str) -> None:
+    answer = raw(base, b"GET /__mockattr/health HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert raw(base, b"GET /__mockattr/health HTTP/1.0\r\n\r\n").split(b" ")[1] == b"200", "HTTP/1.0 needs none"
+
+
+def test_a_bare_lf_request_is_answered_or_closed_within_the_timeout(base: str) -> None:
+    host, port = base.split("://")[1].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=13) as conn:
+        conn.sendall(b"GET /__mockattr/health HTTP/1.1\nHost: x\n\n")
+        started = time.monotonic()
+        try:
+            conn.recv(65536)
+        except ConnectionResetError:
+            pass
+        assert time.monotonic() - started < 12

@@ -35,6 +35,36 @@ def parse_json(raw: bytes | str) -> Any:
     return value
 
 
+BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def json_problems(raw: bytes, content_type: str | None) -> list[str]:
+    """What in a body that parsed breaks the rules of JSON over HTTP (RFC 8259): a Content-Type other than
+    JSON, an encoding other than UTF-8 (BOM, UTF-16, UTF-32), a key given twice in one object."""
+    found = []
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media and media != JSON and not media.endswith("+json"):
+        found.append(f"content-type: {media}, not {JSON}")
+    if raw.startswith(BOMS) or b"\x00" in raw:
+        found.append("body: not UTF-8 (a byte order mark, or UTF-16 / UTF-32)")
+    elif not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            found.append("body: not UTF-8")
+    if raw.count(b":") > 1:  # two keys at least: could one be given twice?
+        repeated: list[str] = []
+
+        def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+            names = [name for name, _ in items]
+            repeated.extend(sorted({name for name in names if names.count(name) > 1}))
+            return dict(items)
+
+        json.loads(raw, object_pairs_hook=pairs)
+        found += [f"body: key {name!r} given twice in one object (the last one counts)" for name in repeated]
+    return found
+
+
 def dump_json(body: Any) -> str:
     """Compact JSON, as the vendors send it (never NaN or Infinity)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

@@ -25,7 +25,7 @@ from mockattr.contract import Contract, Operation, auth, violations
 from mockattr.contract.errors import ApiError
 from mockattr.server.faults import DroppedConnection, Fault, FaultPlan, network_fault, slowed
 from mockattr.server.journal import Journal, JournalEntry, decode_body, redact
-from mockattr.server.jsonio import JSON, dump_json, parse_json
+from mockattr.server.jsonio import JSON, dump_json, json_problems, parse_json
 from mockattr.server.rendering import ErrorRenderer
 from mockattr.server.store import TenantLimit
 from mockattr.server.tenants import Tenants
@@ -210,7 +210,7 @@ class RequestPipeline:
         except ApiError as err:  # the 401 answers, but the body is checked too, for the journal
             problem = err
         try:
-            body = self._body(contract, operation, raw, noted) if operation.request else None
+            body = self._body(request, contract, operation, raw, noted) if operation.request else None
             if operation.query:
                 self._query(request, contract, operation, noted)
         except ApiError as err:
@@ -256,7 +256,7 @@ class RequestPipeline:
         assert credential is not None
         return credential
 
-    def _body(self, contract: Contract, operation: Operation, raw: bytes, noted: list[str]) -> Any:
+    def _body(self, request: Request, contract: Contract, operation: Operation, raw: bytes, noted: list[str]) -> Any:
         """The request body, parsed and valid against the operation's request schema."""
         assert operation.request is not None
         if not raw.strip():
@@ -269,6 +269,7 @@ class RequestPipeline:
         except (ValueError, RecursionError) as err:
             noted.append("body: not valid JSON")
             raise contract.error("malformed_json") from err
+        noted.extend(json_problems(raw, request.content_type))
         found = violations(operation.request, body)
         if found:
             noted.extend(str(v) for v in found)

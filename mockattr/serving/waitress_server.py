@@ -18,10 +18,12 @@ from typing import Any
 from flask import Flask
 from waitress import create_server
 from waitress.channel import ClientDisconnected, HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import BaseWSGIServer
 
 from mockattr.server.faults import FLUSH_ENVIRON_KEY, DropConnection, reset_on_close
 from mockattr.server.pipeline import MAX_BODY_BYTES
+from mockattr.serving.framing import framing_problem
 
 THREADS = 8
 """Threads running the app: requests answered at once."""
@@ -37,10 +39,25 @@ DRAIN_SECONDS = 30.0
 """After SIGTERM or Ctrl-C, requests in flight get this long to be answered."""
 
 
+class StrictRequestParser(HTTPRequestParser):
+    """waitress's parser, refusing what ``framing_problem`` names (waitress's own 400, connection closed).
+    waitress drops Transfer-Encoding from the headers it keeps, so both framings are looked for as sent."""
+
+    def parse_header(self, header_plus: bytes) -> None:
+        lines = header_plus.lower().split(b"\r\n")
+        sent = {line.split(b":", 1)[0].strip().decode("latin-1") for line in lines[1:] if b":" in line}
+        super().parse_header(header_plus)
+        problem = framing_problem(self.version, lambda name: "sent" if name.lower() in sent else None)
+        if problem is not None:
+            raise ParsingError(problem)
+
+
 class DrainingChannel(HTTPChannel):
-    """waitress's connection, which stops reading new requests once the server is stopping."""
+    """waitress's connection, which stops reading new requests once the server is stopping, with the
+    strict parser."""
 
     draining = False
+    parser_class = StrictRequestParser
 
     def readable(self) -> bool:
         return not self.draining and super().readable()

@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 from mockattr.server.faults import DropConnection, reset_on_close
+from mockattr.serving.framing import framing_problem
 
 HANDSHAKE_TIMEOUT = 10.0
 """Seconds a client gets to finish the TLS handshake."""
@@ -35,6 +36,20 @@ class RequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+    error_message_format = '{"error": "%(explain)s"}'
+    error_content_type = "application/json"
+
+    def parse_request(self) -> bool:
+        """The request line and headers, refusing what ``framing_problem`` names with a 400 (and a close)."""
+        if not super().parse_request():
+            return False
+        problem = framing_problem(self.request_version, self.headers.get)
+        if problem is None:
+            return True
+        self.close_connection = True
+        self.send_error(400, "Bad Request", problem)
+        return False
 
 
 class MockServer(ThreadedWSGIServer):
