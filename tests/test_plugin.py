@@ -359,7 +359,7 @@ def test_two_workers_share_one_serve_with_the_same_credential(pytester: pytest.P
     result = run(pytester, "-n", "2", "--dist", "each", f"--mockattr-base-url={urls['base']}")
     result.assert_outcomes(passed=2)
     assert requests.get(urls["admin"] + "/namespaces", timeout=5).json() == {"namespaces": []}
-    assert requests.get(urls["admin"] + "/requests", timeout=5).json() == {"requests": []}
+    assert requests.get(urls["admin"] + "/requests", timeout=5).json() == {"requests": [], "next": None}
 
 
 def test_a_tls_session_leaves_nothing_in_the_temporary_directory(

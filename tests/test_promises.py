@@ -66,7 +66,12 @@ def test_the_journal_keeps_the_last_10000_entries() -> None:
     auth = {"Authorization": "Basic " + base64.b64encode(b"k:").decode()}
     for n in range(JOURNAL_LIMIT + 5):
         client.get(f"{CUSTOMER}/attributes?n={n}", headers=auth)
-    entries = json.loads(client.get("/__mockattr/requests").data)["requests"]
+    entries: list[dict] = []
+    after = 0
+    while after is not None:
+        page = json.loads(client.get(f"/__mockattr/requests?limit=1000&after={after}").data)
+        entries += page["requests"]
+        after = page["next"]
     assert JOURNAL_LIMIT == 10_000 and len(entries) == JOURNAL_LIMIT
     assert entries[0]["query"] == "n=5" and entries[-1]["query"] == f"n={JOURNAL_LIMIT + 4}", "oldest first out"
 
@@ -109,3 +114,19 @@ def test_user_and_password_is_its_own_tenant(mockattr: MockattrHandle) -> None:
     requests.put(url + "/custom", json={"custom": {"salesRep": "with password"}}, auth=("k", "pw"), timeout=5)
     assert requests.get(url, auth=("k", ""), timeout=5).json()["custom"]["salesRep"] == "Gabi"
     assert requests.get(url, auth=("k", "pw"), timeout=5).json()["custom"]["salesRep"] == "with password"
+
+
+def test_the_journal_is_read_a_page_at_a_time(mockattr: MockattrHandle) -> None:
+    url = mockattr.url("chartmogul") + f"/v1/customers/{ADAM}/attributes"
+    for _ in range(250):
+        requests.get(url, auth=("k", ""), timeout=5)
+    admin = mockattr.base_url + "/__mockattr/requests"
+    first = requests.get(admin, timeout=5).json()
+    assert len(first["requests"]) == 100 and first["next"] == first["requests"][-1]["id"]
+    second = requests.get(admin, params={"after": first["next"], "limit": 1000}, timeout=5).json()
+    assert len(second["requests"]) == 150 and second["next"] is None
+    assert [e["id"] for e in first["requests"] + second["requests"]] == list(range(1, 251))
+    assert len(mockattr.requests()) == 250, "the handle reads every page"
+    for bad in ({"limit": "0"}, {"limit": "1001"}, {"after": "-1"}, {"limit": "x"}):
+        answer = requests.get(admin, params=bad, timeout=5)
+        assert answer.status_code == 400 and "must be a whole number" in answer.json()["error"]

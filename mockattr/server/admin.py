@@ -9,6 +9,7 @@ the request carries in the vendor's own auth header, or a ``key`` query paramete
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, g, request
@@ -19,7 +20,7 @@ from mockattr.contract.auth import ADMIN_TOKEN_HEADER
 from mockattr.contract.errors import ApiError
 from mockattr.server.faults import Fault, TooManyFaults
 from mockattr.server.journal import JournalEntry
-from mockattr.server.jsonio import JSON, json_response, parse_json
+from mockattr.server.jsonio import JSON, dump_json, json_response, parse_json
 from mockattr.server.pipeline import MalformedBody, read_limited_body
 from mockattr.server.runtime import ADMIN_PREFIX, RUNTIME_ENVIRON_KEY, Runtime, runtime_of
 from mockattr.server.store import TenantLimit
@@ -242,12 +243,38 @@ def seed() -> Response:
 
 @admin_blueprint.get("/requests")
 def requests_list() -> Response:
-    """The journal, oldest first: ``?vendor=`` and ``?operation=`` filter it."""
+    """The journal, oldest first, a page at a time: ``{"requests": [...], "next": id or null}``;
+    ``?limit=`` (1 to 1000, default 100) and ``?after=ID`` page through it, ``?vendor=`` and
+    ``?operation=`` filter it."""
     own: OwnTenant | None = g.own_tenant
-    entries = _runtime().journal.entries(_vendor(required=False), request.args.get("operation"))
-    if own is not None:
-        entries = [e for e in entries if _owned(e, own)]
-    return json_response({"requests": [entry.to_json() for entry in entries]})
+    limit, after = _whole("limit", PAGE_SIZE, 1, MAX_PAGE), _whole("after", 0, 0, None)
+    keep = None if own is None else (lambda e: _owned(e, own))
+    entries = _runtime().journal.entries(_vendor(required=False), request.args.get("operation"), after, keep)
+    page = entries[:limit]
+    more = len(entries) > limit
+
+    def stream() -> Iterator[str]:  # one entry at a time: a full journal is never one document in memory
+        yield '{"requests": ['
+        for n, entry in enumerate(page):
+            yield ("," if n else "") + dump_json(entry.to_json())
+        yield '], "next": ' + (str(page[-1].id) if more else "null") + "}"
+
+    return Response(stream(), mimetype=JSON)
+
+
+PAGE_SIZE, MAX_PAGE = 100, 1000
+"""Journal entries per read: by default, and at most (``?limit=``)."""
+
+
+def _whole(name: str, default: int, low: int, high: int | None) -> int:
+    """Query parameter ``name`` as a whole number from ``low`` to ``high``; 400 otherwise."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < low or (high is not None and int(text) > high):
+        upper = f" to {high}" if high is not None else " or more"
+        raise BadAdminRequest(f"{name} must be a whole number from {low}{upper}")
+    return int(text)
 
 
 def _owned(entry: JournalEntry, own: OwnTenant) -> bool:

@@ -66,6 +66,8 @@ class JournalEntry:
     """The injected network fault (``reset``, ``empty``, ``malformed``, ``slow``), if any; after
     ``reset`` and ``empty`` the status is 0: nothing was answered."""
     time: float = field(default_factory=time.time)
+    id: int = 0
+    """Its place in the journal, counting from 1 (``?after=`` pages from it)."""
     tenant: str | None = field(default=None, repr=False)
     """The credential the request presented (accepted or not); never in ``to_json``: it lets a tenant's
     own admin calls find its entries."""
@@ -88,28 +90,41 @@ class Journal:
 
     def __init__(self, limit: int = JOURNAL_LIMIT, byte_limit: int = JOURNAL_BYTES) -> None:
         self._entries: deque[JournalEntry] = deque()
-        self._limit, self._byte_limit, self._bytes = limit, byte_limit, 0
+        self._limit, self._byte_limit, self._bytes, self._count = limit, byte_limit, 0, 0
         self._lock = threading.Lock()
 
     def add(self, entry: JournalEntry) -> None:
         with self._lock:
+            self._count += 1
+            entry.id = self._count
             self._entries.append(entry)
             self._bytes += _size(entry)
             while len(self._entries) > self._limit or (self._bytes > self._byte_limit and len(self._entries) > 1):
                 self._bytes -= _size(self._entries.popleft())
 
-    def entries(self, vendor: str | None = None, operation: str | None = None) -> list[JournalEntry]:
-        """Entries, oldest first, optionally only one vendor's or one operation's."""
+    def entries(
+        self,
+        vendor: str | None = None,
+        operation: str | None = None,
+        after: int = 0,
+        keep: Callable[[JournalEntry], bool] | None = None,
+    ) -> list[JournalEntry]:
+        """Entries after id ``after``, oldest first, optionally only one vendor's or one operation's, or
+        those ``keep`` keeps."""
         with self._lock:
-            found = list(self._entries)
+            found = [e for e in self._entries if e.id > after] if after else list(self._entries)
         return [
             e
             for e in found
-            if (vendor is None or e.vendor == vendor) and (operation is None or e.operation == operation)
+            if (vendor is None or e.vendor == vendor)
+            and (operation is None or e.operation == operation)
+            and (keep is None or keep(e))
         ]
 
     def clear(self, keep: Callable[[JournalEntry], bool] | None = None) -> None:
-        """Drop every entry, or those ``keep`` does not keep."""
+        """Drop every entry (ids count from 1 again), or those ``keep`` does not keep."""
         with self._lock:
+            if keep is None:
+                self._count = 0
             self._entries = deque(e for e in self._entries if keep is not None and keep(e))
             self._bytes = sum(_size(e) for e in self._entries)

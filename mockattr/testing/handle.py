@@ -43,6 +43,8 @@ class RecordedRequest:
     """What in the vendor's answer broke the contract, through ``mockattr proxy``; always empty on the mock."""
     fault: bool = False
     """True when the answer was an injected fault (``fail``), not the mock's own."""
+    id: int = 0
+    """Its place in the server's journal, counting from 1."""
     network: str | None = None
     """The injected network fault, if any; after ``reset`` and ``empty`` ``status`` is 0 (no answer)."""
     time: float = 0.0
@@ -163,8 +165,15 @@ class Mockattr:
 
     def requests(self, vendor: str | None = None, operation: str | None = None) -> list[RecordedRequest]:
         """The journal, oldest first, optionally of one vendor or one operation."""
-        answer = self._call("GET", "requests", {"vendor": vendor, "operation": operation})
-        return [RecordedRequest(**entry) for entry in answer["requests"]]
+        found: list[RecordedRequest] = []
+        after: int | None = None
+        while True:  # the server pages its journal
+            params = {"vendor": vendor, "operation": operation, "limit": 1000, "after": after}
+            answer = self._call("GET", "requests", params)
+            found += [RecordedRequest(**entry) for entry in answer["requests"]]
+            after = answer.get("next")
+            if after is None:
+                return found
 
     def fail(
         self,
