@@ -252,7 +252,7 @@ def test_a_stored_world_that_does_not_fit_is_a_clear_error(servers: ServeProcess
     with sqlite3.connect(path) as db:
         db.execute("UPDATE worlds SET data = '{\"attribute_definitions\": 7}'")
     error = serve_fails("--state-file", str(path))
-    assert "the world of chartmogul for 'k' is unusable" in error
+    assert "the world of chartmogul for the credential hashed " in error and "is unusable" in error
     assert _rows(path)[0][3] == '{"attribute_definitions": 7}', "the bad row is left for the user to look at"
 
 
@@ -275,3 +275,36 @@ def test_an_unwritable_state_file_is_a_clear_error(tmp_path: Path, where: str) -
     (tmp_path / "a-folder").mkdir()
     error = serve_fails("--state-file", str(tmp_path / where))
     assert "state-file" in error.replace(" ", "-").lower() and ("cannot open" in error or "is a directory" in error)
+
+
+def test_the_file_keeps_no_credential_in_plain_text(servers: ServeProcesses, tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    process, urls = servers.start("--state-file", str(path))
+    secret = "sk_live_very-secret-key"
+    assert requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "One"}}, headers=basic(secret)).ok
+    process.terminate()
+    process.wait(10)
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("state.db"))
+    assert secret.encode() not in stored
+    _, urls = servers.start("--state-file", str(path))
+    answer = requests.get(urls["chartmogul"] + CUSTOM.rsplit("/", 1)[0], headers=basic(secret), timeout=5)
+    assert answer.json()["custom"]["salesRep"] == "One", "found again by the credential's hash"
+
+
+def test_a_file_of_the_plain_text_format_is_migrated(servers: ServeProcesses, tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    process, urls = servers.start("--state-file", str(path))
+    assert requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "Kept"}}, headers=basic("old")).ok
+    process.terminate()
+    process.wait(10)
+    with sqlite3.connect(path) as db:  # as mockattr-state/2 kept it: the credential itself
+        db.execute("UPDATE worlds SET credential = 'old'")
+        db.execute("UPDATE customers SET credential = 'old'")
+        db.execute("DELETE FROM mockattr WHERE key = 'credential_key'")
+        db.execute("UPDATE mockattr SET value = 'mockattr-state/2' WHERE key = 'format'")
+    _, urls = servers.start("--state-file", str(path))
+    answer = requests.get(urls["chartmogul"] + CUSTOM.rsplit("/", 1)[0], headers=basic("old"), timeout=5)
+    assert answer.json()["custom"]["salesRep"] == "Kept"
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM mockattr WHERE key = 'format'").fetchone() == ("mockattr-state/3",)
+        assert [row[0] for row in db.execute("SELECT credential FROM worlds")] != ["old"]

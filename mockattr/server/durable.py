@@ -14,6 +14,8 @@ a write costs the same with 10 or 10,000 customers. A new tenant past ``max_tena
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -29,8 +31,11 @@ from typing import Any
 from mockattr.server.jsonio import dump_json
 from mockattr.server.store import TenantLimit
 
-FORMAT = "mockattr-state/2"
-"""What a state file says it is (table ``mockattr``); a file saying anything else is refused."""
+FORMAT = "mockattr-state/3"
+"""What a state file says it is (table ``mockattr``); a file saying anything else is refused, but for
+``OLDER_FORMAT``, which is migrated."""
+OLDER_FORMAT = "mockattr-state/2"
+"""The format that kept credentials in plain text: opened, its credentials are replaced by their hashes."""
 BUSY_SECONDS = 30.0
 """How long a request waits for another process's transaction on the same file."""
 START_BUSY_SECONDS = 3.0
@@ -106,11 +111,20 @@ class DurableStore:
             problems = [row[0] for row in db.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise StateFileError(f"state file {self.path}: corrupt ({'; '.join(problems[:3])})")
-            self._own(db)
+            older = self._own(db)
             if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
                 raise StateFileError(f"state file {self.path}: cannot switch it to WAL mode")
             db.executescript(_TABLES)
             db.execute("BEGIN IMMEDIATE")
+            secret = db.execute("SELECT value FROM mockattr WHERE key = 'credential_key'").fetchone()
+            if secret is None:
+                secret = (secrets.token_hex(32),)
+                db.execute("INSERT INTO mockattr VALUES ('credential_key', ?)", secret)
+            self._secret = bytes.fromhex(secret[0])
+            if older:  # credentials in plain text: each becomes its keyed hash, in this one transaction
+                db.create_function("credential_hash", 1, self._hash, deterministic=True)
+                for table in ("worlds", "customers"):
+                    db.execute(f"UPDATE {table} SET credential = credential_hash(credential)")  # noqa: S608
             db.execute("INSERT OR REPLACE INTO mockattr VALUES ('format', ?)", (FORMAT,))  # a write: proves it writable
             db.execute("COMMIT")
             db.execute("BEGIN")  # reading takes no lock other servers on the file would wait for
@@ -126,17 +140,26 @@ class DurableStore:
         finally:
             db.close()
 
-    def _own(self, db: sqlite3.Connection) -> None:
-        """Refuse a database made by something else (before anything in it is changed)."""
+    def _own(self, db: sqlite3.Connection) -> bool:
+        """Refuse a database made by something else (before anything in it is changed); whether it is
+        a state file of ``OLDER_FORMAT``, to migrate."""
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
-            return
+            return False
         found = None
         if "mockattr" in tables:
             found = db.execute("SELECT value FROM mockattr WHERE key = 'format'").fetchone()
+        if found is not None and found[0] == OLDER_FORMAT:
+            return True
         if found is None or found[0] != FORMAT:
             what = found[0] if found else "not a mockattr state file"
             raise StateFileError(f"state file {self.path}: {what} (expected {FORMAT}); use another path")
+        return False
+
+    def _hash(self, credential: str) -> str:
+        """What the file keeps for a credential: its HMAC-SHA256 under the file's own key, never the
+        credential itself."""
+        return hmac.new(self._secret, credential.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
 
     def _decode(self, vendor: str, what: str, text: str, customers: list[str] | None = None) -> Any:
         """A world from stored JSON (its customers' rows apart); StateFileError when it does not fit."""
@@ -154,7 +177,7 @@ class DurableStore:
             "SELECT version, data FROM worlds WHERE vendor = ? AND credential = ?", key
         ).fetchone()
         texts = [row[0] for row in db.execute(_CUSTOMER_ROWS, key)]
-        world = self._decode(key[0], f"the world of {key[0]} for {key[1]!r}", data, texts)
+        world = self._decode(key[0], f"the world of {key[0]} for the credential hashed {key[1][:12]}…", data, texts)
         world.touched.tracking = True
         customers = world.to_data()["customers"]
         return _Built(world, version, data, texts, {id(customer): n for n, customer in enumerate(customers)})
@@ -259,7 +282,7 @@ class DurableStore:
     @contextmanager
     def world(self, vendor: str, credential: str) -> Iterator[Any]:
         """The tenant's world for the ``with`` block, in one transaction; written back if changed."""
-        key = (vendor, credential)
+        key = (vendor, self._hash(credential))
         with self._transaction([key]) as db:
             built = self._world(db, key, create=True)
             yield built.world
@@ -301,6 +324,7 @@ class DurableStore:
 
     def drop(self, credential: str) -> None:
         """Forget every world of one credential."""
+        credential = self._hash(credential)
         with self._transaction() as db:
             db.execute("DELETE FROM worlds WHERE credential = ?", (credential,))
             db.execute("DELETE FROM customers WHERE credential = ?", (credential,))
