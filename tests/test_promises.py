@@ -15,6 +15,7 @@ from mockattr.server.app import create_app
 from mockattr.server.journal import JOURNAL_BYTES, JOURNAL_LIMIT
 from mockattr.server.pipeline import MAX_BODY_BYTES
 from mockattr.serving.werkzeug_server import start_background
+from mockattr.testing.handle import Mockattr
 from mockattr.testing.plugin import MockattrHandle
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
@@ -130,3 +131,30 @@ def test_the_journal_is_read_a_page_at_a_time(mockattr: MockattrHandle) -> None:
     for bad in ({"limit": "0"}, {"limit": "1001"}, {"after": "-1"}, {"limit": "x"}):
         answer = requests.get(admin, params=bad, timeout=5)
         assert answer.status_code == 400 and "must be a whole number" in answer.json()["error"]
+
+
+def test_eight_concurrent_reads_of_a_full_journal_hold_memory_bounded(servers: ServeProcesses) -> None:
+    """Issue 14 saw 1.92 GB when each read built the whole journal as one document (bench/journal_memory.py
+    measures it: the reads now add nothing measurable). The bound here is generous: 200 MiB."""
+    import threading
+    from pathlib import Path
+
+    process, urls = servers.start()
+
+    def peak() -> float:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
+
+    body = b'{"custom": {"channel": "' + b"x" * (MAX_BODY_BYTES - 40) + b'"}}'
+    session = requests.Session()
+    for _ in range(40):
+        session.put(urls["chartmogul"] + f"/v1/customers/{ADAM}/attributes/custom", data=body, auth=("k", ""))
+    before = peak()
+    counts: list[int] = []
+    readers = [threading.Thread(target=lambda: counts.append(len(Mockattr(urls["base"]).requests()))) for _ in range(8)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert len(counts) == 8 and min(counts) > 20, counts
+    assert peak() - before < 200, f"the reads took the peak from {before:.0f} to {peak():.0f} MiB"
