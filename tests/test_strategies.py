@@ -158,3 +158,43 @@ def test_every_attribute_value_serialises_as_strict_json(vendor: str, type_name:
         json.dumps(value, allow_nan=False)
 
     run()
+
+
+# --- edges held to the documents' own words, not to the validator the strategies filter with ---------
+
+DOCUMENTED_BOOLEANS = {"TRUE", "true", "t", "1", "FALSE", "false", "f", "0"}
+"""ChartMogul's document (seed 000): "Boolean - Can be one of TRUE, true, t, 1, FALSE, false, f, or 0"."""
+
+
+def test_chartmogul_booleans_drawn_are_the_documents_literals() -> None:
+    @given(attribute_values("chartmogul", "Boolean", True), attribute_values("chartmogul", "Boolean", False))
+    def run(good, bad) -> None:
+        assert isinstance(good, bool) or str(good) in DOCUMENTED_BOOLEANS, good
+        assert not isinstance(bad, bool) and str(bad) not in DOCUMENTED_BOOLEANS, bad
+
+    run()
+
+
+def test_chartmogul_strings_drawn_are_at_most_255_characters() -> None:
+    """The document (seed 000): String "Maximum of 255 characters allowed"."""
+
+    @given(attribute_values("chartmogul", "String", True), attribute_values("chartmogul", "String", False))
+    def run(good, bad) -> None:
+        assert isinstance(good, str) and len(good) <= 255
+        assert not (isinstance(bad, str) and len(bad) <= 255)
+
+    run()
+
+
+def test_bunce_timestamps_drawn_are_the_documents_format() -> None:
+    """Doc 003: YYYY-MM-DDTHH:MM:SSZ (UTC); its row error's own example adds +00:00."""
+    import re
+
+    documented = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|\+00:00)")
+
+    @given(attribute_values("bunce", "timestamp", True), attribute_values("bunce", "timestamp", False))
+    def run(good, bad) -> None:
+        assert documented.fullmatch(good), good
+        assert not (isinstance(bad, str) and documented.fullmatch(bad) and dates_exist(bad)), bad
+
+    run()
