@@ -68,7 +68,11 @@ def test_a_credential_reads_and_resets_its_own_tenant_only(base: str) -> None:
     assert own["customers"][0]["attributes"]["custom"]["salesRep"] == "Alice"
     assert admin(base, "GET", "state?vendor=chartmogul&key=bob", key="alice").status_code == 401
     assert admin(base, "GET", "state?vendor=chartmogul").status_code == 401, "no credential: no last tenant's world"
+    ic = base + "/invisible_collector/customers/061d2feb-81c2-4694-a74a-13cecbe7d2ce/attributes"
+    bearer = {"Authorization": "Bearer alice"}
+    assert requests.post(ic, json={"kept": "yes"}, headers=bearer, timeout=5).status_code == 200
     assert admin(base, "POST", "reset?vendor=chartmogul", key="alice").status_code == 200
+    assert requests.get(ic, headers=bearer, timeout=5).json()["kept"] == "yes", "alice's other vendor's tenant stays"
     bobs = admin(base, "GET", "state?vendor=chartmogul&key=bob", token=TOKEN).json()
     assert bobs["customers"][0]["attributes"]["custom"]["salesRep"] == "Bob", "bob's tenant untouched"
     alices = admin(base, "GET", "state?vendor=chartmogul", key="alice").json()

@@ -208,12 +208,15 @@ def openapi() -> Response:
 
 @admin_blueprint.post("/reset")
 def reset() -> Response:
-    """Every tenant back to the fixtures; seeds, the journal and pending faults dropped. With ``?key=``, or
-    called with a tenant's own credential and no token, only that credential's tenants (of every vendor)
-    go back to the fixtures (and seeds). On a proxy this
+    """Every tenant back to the fixtures; seeds, the journal and pending faults dropped. With ``?key=``,
+    only that credential's tenants (of every vendor) go back to the fixtures (and seeds); called with a
+    tenant's own credential and no token, only that tenant (``?vendor=``). On a proxy this
     empties the journal and drops pending faults: the vendor's own state is not reset."""
     own: OwnTenant | None = g.own_tenant
-    key = own.credential if own is not None else request.args.get("key")
+    if own is not None:
+        _runtime().tenants.store.drop(own.credential, own.vendor)
+        return json_response({"status": "ok"})
+    key = request.args.get("key")
     if key is not None:
         _runtime().tenants.store.drop(key)
     else:

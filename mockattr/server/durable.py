@@ -322,12 +322,15 @@ class DurableStore:
             db.execute("DELETE FROM seeds")
             self._built.clear()
 
-    def drop(self, credential: str) -> None:
-        """Forget every world of one credential."""
+    def drop(self, credential: str, vendor: str | None = None) -> None:
+        """Forget every world of one credential, or its world of ``vendor``."""
         credential = self._hash(credential)
         with self._transaction() as db:
-            db.execute("DELETE FROM worlds WHERE credential = ?", (credential,))
-            db.execute("DELETE FROM customers WHERE credential = ?", (credential,))
+            for table in ("worlds", "customers"):
+                if vendor is None:
+                    db.execute(f"DELETE FROM {table} WHERE credential = ?", (credential,))  # noqa: S608
+                else:
+                    db.execute(f"DELETE FROM {table} WHERE credential = ? AND vendor = ?", (credential, vendor))  # noqa: S608
 
     def tenant_count(self) -> int:
         """How many tenants are stored."""

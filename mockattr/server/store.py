@@ -90,10 +90,11 @@ class TenantStore:
             self._tenants = OrderedDict()
             self._seeds = {}
 
-    def drop(self, credential: str) -> None:
-        """Forget every world of one credential (its next request starts from the fixtures)."""
+    def drop(self, credential: str, vendor: str | None = None) -> None:
+        """Forget every world of one credential, or its world of ``vendor`` (its next request starts from
+        the fixtures)."""
         with self._lock:
-            for key in [key for key in self._tenants if key[1] == credential]:
+            for key in [key for key in self._tenants if key[1] == credential and vendor in (None, key[0])]:
                 del self._tenants[key]
 
     def tenant_count(self) -> int:
