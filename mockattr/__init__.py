@@ -25,6 +25,7 @@ _LAZY = {
     "FixtureError": "mockattr.vendors",
     "VendorError": "mockattr.vendors",
     "StateFileError": "mockattr.server.durable",
+    "intercept": "mockattr.testing.intercept",
 }
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "VendorError",
     "__version__",
     "create_app",
+    "intercept",
     "strategies",
 ]
 

@@ -1,21 +1,32 @@
-"""The official ChartMogul Python client (PyPI ``chartmogul``) against a live mockattr."""
+"""The official ChartMogul Python client (PyPI ``chartmogul``) against a live mockattr, and with its default
+configuration under ``mockattr.intercept()``."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import chartmogul
 import pytest
+
+import mockattr
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
 BEN = "cus_ab223d54-75b4-431b-adb2-eb6b9e234571"
 
 
-@pytest.fixture
-def config(server_url: str) -> chartmogul.Config:
+@pytest.fixture(params=["served", "intercepted"])
+def config(request: pytest.FixtureRequest, server_url: str) -> Iterator[chartmogul.Config]:
+    """The client pointed at the plugin's server, then with its default configuration (the real
+    https://api.chartmogul.com) under ``mockattr.intercept()``."""
     cfg = chartmogul.Config("sdk-key", max_retries=0)
-    cfg.uri = f"{server_url}/chartmogul/v1"
-    return cfg
+    if request.param == "served":
+        cfg.uri = f"{server_url}/chartmogul/v1"
+        yield cfg
+        return
+    assert cfg.uri.startswith("https://api.chartmogul.com")
+    with mockattr.intercept():
+        yield cfg
 
 
 def test_custom_attributes_add_update_remove(config: chartmogul.Config) -> None:

@@ -6,6 +6,8 @@ Installing mockattr registers it (entry point ``pytest11``). Fixtures:
   mockattr_server.fresh() as mock:`` gives a handle on fresh state inside one test or one Hypothesis
   example (a session fixture, so ``@given`` runs at its default settings).
 - ``mockattr`` (function): a ``mockattr.testing.handle.Mockattr`` on it, every tenant back to the fixtures.
+- ``mockattr_intercept`` (function): ``mockattr.intercept()`` for the test: the vendors' real hostnames
+  answered in-process (requests and httpx), fresh state.
 
 With ``--mockattr-tls`` (or ``--mockattr-ca-bundle``) the session's clients trust the mock with no code
 in the tests: the plugin
@@ -253,6 +255,18 @@ def mockattr(mockattr_server: MockattrServer, request: pytest.FixtureRequest) ->
     handle.reset()
 
 
+@pytest.fixture
+def mockattr_intercept(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """``mockattr.intercept()`` for one test: the vendors' real hostnames answered in-process, fresh
+    state; strict mode and the coverage line count its calls as the ``mockattr`` fixture's."""
+    from mockattr.testing.intercept import intercept
+
+    with intercept() as handle:
+        handle.expect_rejections = bool(_marker_option(request.node, "expect_rejections"))
+        yield handle
+        request.config.stash[COVERAGE_KEY].record(handle.requests())
+
+
 def _marker_option(item: pytest.Item, name: str) -> Any:
     """``name`` from the closest ``mockattr`` marker that sets it (function, then class, then module)."""
     for marker in item.iter_markers("mockattr"):
@@ -271,15 +285,16 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Under strict mode, a test that passed fails when its code broke the contract, or (through
     ``mockattr proxy``) when the vendor's answers did."""
     result = yield
-    handle = getattr(item, "funcargs", {}).get("mockattr")
-    if isinstance(handle, MockattrHandle) and _strict(item):
+    funcargs = getattr(item, "funcargs", {})
+    handle = funcargs.get("mockattr") or funcargs.get("mockattr_intercept")
+    if isinstance(handle, Mockattr) and _strict(item):
         problems = strict_problems(handle)
         if problems:
             pytest.fail(problems, pytrace=False)
     return result
 
 
-def strict_problems(handle: MockattrHandle) -> str:
+def strict_problems(handle: Any) -> str:
     """What strict mode fails a test for: requests that broke the contract (unless the handle expects
     rejections) and answers that did (drift, through a proxy); empty when nothing did."""
     entries = handle.requests()
