@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import re
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from werkzeug.test import Client
 
@@ -50,9 +52,10 @@ class InterceptedMockattr(Mockattr):
 
     expect_rejections = False
 
-    def __init__(self, client: Client, hosts: dict[str, str]) -> None:
+    def __init__(self, app: Any, hosts: dict[str, str]) -> None:
         super().__init__("http://mockattr.intercept")
-        self._client, self._hosts = client, hosts
+        self._app, self._hosts = app, hosts
+        self._client = Client(app)
 
     def _exchange(self, method: str, target: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
         response = self._client.open(target, method=method, data=data, headers=headers)
@@ -65,18 +68,47 @@ class InterceptedMockattr(Mockattr):
                 return f"https://{host}"
         raise ValueError(f"{vendor!r} names no host in its index.json (hosts): {sorted(set(self._hosts.values()))}")
 
-    def answer(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None) -> Any:
-        """The app's answer to a request for ``url``, a werkzeug test response; ``DropConnection`` for a
-        network fault that answers nothing."""
+    def answer(
+        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes | None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The app's answer to a request for ``url``: status, headers, body; ``DropConnection`` for a
+        network fault that answers nothing. The WSGI environ is built here, as a server would."""
         parts = urlsplit(url)
-        vendor = self._hosts[parts.hostname or ""]
-        return self._client.open(
-            f"/{vendor}{parts.path or '/'}",
-            method=method,
-            query_string=parts.query,
-            headers=headers,
-            data=body or b"",
-        )
+        path = f"/{self._hosts[parts.hostname or '']}{parts.path or '/'}"
+        body = body or b""
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+            "QUERY_STRING": parts.query,
+            "REQUEST_URI": path + (f"?{parts.query}" if parts.query else ""),
+            "SERVER_NAME": parts.hostname,
+            "SERVER_PORT": str(parts.port or (443 if parts.scheme == "https" else 80)),
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": parts.scheme,
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "CONTENT_LENGTH": str(len(body)) if body else "",
+        }
+        for name, value in headers:
+            key = name.upper().replace("-", "_")
+            if key == "CONTENT_TYPE":
+                environ["CONTENT_TYPE"] = value
+            elif key != "CONTENT_LENGTH":
+                environ["HTTP_" + key] = value
+        started: list[Any] = []
+        chunks = self._app(environ, lambda status, sent, exc_info=None: started.extend((status, sent)))
+        try:
+            content = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return int(started[0].split(" ", 1)[0]), list(started[1]), content
 
 
 class intercept:  # noqa: N801  (used as a function: ``with mockattr.intercept() as mock``)
@@ -94,7 +126,7 @@ class intercept:  # noqa: N801  (used as a function: ``with mockattr.intercept()
         except ImportError as err:  # pragma: no cover - the extra is part of the test install
             raise ImportError("mockattr.intercept() needs: pip install 'mockattr[intercept]'") from err
         hosts = vendor_hosts()
-        handle = InterceptedMockattr(Client(create_app()), hosts)
+        handle = InterceptedMockattr(create_app(), hosts)
         requests_mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         pattern = re.compile(r"https?://(" + "|".join(re.escape(h) for h in hosts) + r")(:\d+)?(/.*)?$")
         for method in METHODS:
@@ -143,10 +175,10 @@ def _requests_answer(handle: InterceptedMockattr, request: Any) -> tuple[int, di
 
     body = request.body.encode() if isinstance(request.body, str) else request.body
     try:
-        answer = handle.answer(request.method, request.url, list(request.headers.items()), body)
+        status, headers, content = handle.answer(request.method, request.url, list(request.headers.items()), body)
     except DropConnection as drop:
         raise requests.ConnectionError(str(drop), request=request) from None
-    return answer.status_code, dict(answer.headers), answer.get_data()
+    return status, dict(headers), content
 
 
 def _httpx_answer(handle: InterceptedMockattr, request: Any) -> Any:
@@ -154,8 +186,11 @@ def _httpx_answer(handle: InterceptedMockattr, request: Any) -> Any:
     import httpx
 
     try:
-        answer = handle.answer(request.method, str(request.url), list(request.headers.items()), request.read())
+        status, headers, content = handle.answer(
+            request.method, str(request.url), list(request.headers.items()), request.read()
+        )
     except DropConnection as drop:
         raise httpx.ConnectError(str(drop), request=request) from None
-    headers = [(k, v) for k, v in answer.headers.items() if k.lower() != "content-length"]
-    return httpx.Response(answer.status_code, headers=headers, content=answer.get_data())
+    return httpx.Response(
+        status, headers=[(k, v) for k, v in headers if k.lower() != "content-length"], content=content
+    )
