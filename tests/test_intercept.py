@@ -156,3 +156,40 @@ def test_a_property_round_trip_at_default_settings(request) -> None:
         after = requests.post(url, json=request.body, headers=auth, timeout=5).json()
         assert after == {**before, **request.body} == requests.get(url, headers=auth, timeout=5).json()
         mock.assert_no_violations()
+
+
+def test_calls_from_another_thread_reach_the_active_intercept() -> None:
+    import threading
+
+    url, headers = READS["chartmogul"]
+    statuses: list[int] = []
+    with mockattr.intercept() as mock:
+        worker = threading.Thread(
+            target=lambda: statuses.append(requests.get(url, headers=headers, timeout=5).status_code)
+        )
+        worker.start()
+        worker.join()
+        assert statuses == [200] and len(mock.requests()) == 1
+
+
+FIXTURE_SCOPE = """
+import requests, requests.adapters
+
+URL = "https://api.bunce.so/v1/attributes"
+
+def test_a_uses_it(mockattr_intercept):
+    assert requests.get(URL, headers={"X-Authorization": "k"}).status_code == 200
+    mockattr_intercept.fail("bunce", "attribute_list", 500)
+
+def test_b_does_not_take_it():
+    assert requests.adapters.HTTPAdapter.send.__module__ == "requests.adapters", "nothing patched"
+
+def test_c_takes_it_fresh(mockattr_intercept):
+    assert mockattr_intercept.requests() == []
+    assert requests.get(URL, headers={"X-Authorization": "k"}).status_code == 200, "no fault left over"
+"""
+
+
+def test_the_fixture_answers_only_in_the_tests_that_take_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(FIXTURE_SCOPE)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=3)

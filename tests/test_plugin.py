@@ -11,7 +11,7 @@ import requests
 from support import start_serve
 
 EXAMPLES = str(Path(__file__).parent / "examples")
-EXAMPLE_COUNT = 9
+EXAMPLE_COUNT = 10
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -243,7 +243,7 @@ def test_the_property_example_runs_at_hypothesis_default_settings(pytester: pyte
     check suppressed, the default deadline and number of examples."""
     pytester.makepyfile(test_property=(Path(EXAMPLES) / "test_property_sdk.py").read_text(encoding="utf-8"))
     result = run(pytester, "--hypothesis-show-statistics")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*100 passing*"])
     assert "FailedHealthCheck" not in result.stdout.str()
 

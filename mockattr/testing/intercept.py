@@ -24,7 +24,8 @@ import functools
 import io
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes, urlsplit
 
@@ -52,10 +53,30 @@ class InterceptedMockattr(Mockattr):
 
     expect_rejections = False
 
+    @classmethod
+    def new(cls) -> InterceptedMockattr:
+        """A handle on a new app (every tenant from the fixtures), not yet answering anything."""
+        return cls(create_app(), vendor_hosts())
+
+    @contextmanager
+    def fresh(self) -> Iterator[InterceptedMockattr]:
+        """This handle on state back to the fixtures, with an empty journal and no faults, reset again on
+        leaving: one Hypothesis example's worth."""
+        self.reset()
+        try:
+            yield self
+        finally:
+            self.reset()
+
     def __init__(self, app: Any, hosts: dict[str, str]) -> None:
         super().__init__("http://mockattr.intercept")
         self._app, self._hosts = app, hosts
         self._client = Client(app)
+
+    @property
+    def hosts(self) -> dict[str, str]:
+        """``{host: vendor id}`` this handle answers."""
+        return dict(self._hosts)
 
     def _exchange(self, method: str, target: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
         response = self._client.open(target, method=method, data=data, headers=headers)
@@ -115,8 +136,10 @@ class intercept:  # noqa: N801  (used as a function: ``with mockattr.intercept()
     """Answer the vendors' hostnames in-process while active: a context manager (``with
     mockattr.intercept() as mock:``) and a decorator (``@mockattr.intercept()``; async functions too)."""
 
-    def __init__(self, allow_other_hosts: bool = True) -> None:
+    def __init__(self, allow_other_hosts: bool = True, handle: InterceptedMockattr | None = None) -> None:
+        """``handle``: answer with that handle's app (its state as it is) instead of a new one."""
         self.allow_other_hosts = allow_other_hosts
+        self.handle = handle
         self._stack: list[tuple[Any, Any, InterceptedMockattr]] = []
 
     def __enter__(self) -> InterceptedMockattr:
@@ -125,8 +148,8 @@ class intercept:  # noqa: N801  (used as a function: ``with mockattr.intercept()
             import respx
         except ImportError as err:  # pragma: no cover - the extra is part of the test install
             raise ImportError("mockattr.intercept() needs: pip install 'mockattr[intercept]'") from err
-        hosts = vendor_hosts()
-        handle = InterceptedMockattr(create_app(), hosts)
+        handle = self.handle or InterceptedMockattr.new()
+        hosts = handle.hosts
         requests_mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         pattern = re.compile(r"https?://(" + "|".join(re.escape(h) for h in hosts) + r")(:\d+)?(/.*)?$")
         for method in METHODS:

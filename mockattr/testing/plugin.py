@@ -6,8 +6,8 @@ Installing mockattr registers it (entry point ``pytest11``). Fixtures:
   mockattr_server.fresh() as mock:`` gives a handle on fresh state inside one test or one Hypothesis
   example (a session fixture, so ``@given`` runs at its default settings).
 - ``mockattr`` (function): a ``mockattr.testing.handle.Mockattr`` on it, every tenant back to the fixtures.
-- ``mockattr_intercept`` (function): ``mockattr.intercept()`` for the test: the vendors' real hostnames
-  answered in-process (requests and httpx), fresh state.
+- ``mockattr_intercept`` (session, fresh for each test that takes it): ``mockattr.intercept()`` for the
+  test: the vendors' real hostnames answered in-process (requests and httpx).
 
 With ``--mockattr-tls`` (or ``--mockattr-ca-bundle``) the session's clients trust the mock with no code
 in the tests: the plugin
@@ -255,16 +255,33 @@ def mockattr(mockattr_server: MockattrServer, request: pytest.FixtureRequest) ->
     handle.reset()
 
 
-@pytest.fixture
-def mockattr_intercept(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """``mockattr.intercept()`` for one test: the vendors' real hostnames answered in-process, fresh
-    state; strict mode and the coverage line count its calls as the ``mockattr`` fixture's."""
+@pytest.fixture(scope="session")
+def mockattr_intercept() -> Any:
+    """``mockattr.intercept()`` for the tests that take it: the vendors' real hostnames answered in-process
+    (requests and httpx), fresh for each test. It answers only while such a test runs (an autouse
+    fixture starts and stops it), and it is session-scoped so that a ``@given`` test may take it at
+    Hypothesis's default settings: ``with mockattr_intercept.fresh() as mock:`` per example."""
+    from mockattr.testing.intercept import InterceptedMockattr
+
+    return InterceptedMockattr.new()
+
+
+@pytest.fixture(autouse=True)
+def _mockattr_intercept_per_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """While a test that takes ``mockattr_intercept`` runs: its state fresh, its hosts answered; strict
+    mode and the coverage line count its calls."""
+    if "mockattr_intercept" not in request.fixturenames:
+        yield
+        return
     from mockattr.testing.intercept import intercept
 
-    with intercept() as handle:
-        handle.expect_rejections = bool(_marker_option(request.node, "expect_rejections"))
-        yield handle
-        request.config.stash[COVERAGE_KEY].record(handle.requests())
+    handle = request.getfixturevalue("mockattr_intercept")
+    handle.expect_rejections = bool(_marker_option(request.node, "expect_rejections"))
+    handle.reset()
+    with intercept(handle=handle):
+        yield
+    request.config.stash[COVERAGE_KEY].record(handle.requests())
+    handle.reset()
 
 
 def _marker_option(item: pytest.Item, name: str) -> Any:

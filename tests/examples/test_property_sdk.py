@@ -79,3 +79,13 @@ def test_a_timestamp_the_contract_refuses_is_a_400(mockattr_server, value) -> No
         answer = requests.put(url, json={"custom": {"convertedAt": value}}, auth=("sdk-test-key", ""), timeout=10)
         assert answer.status_code == 400 and answer.json()["param"] == "custom.convertedAt"
         mock.assert_called("chartmogul", "update", times=1)
+
+
+@given(request=valid_requests("invisible_collector", "attributes_set"))
+def test_the_sdk_against_the_real_hostname(mockattr_intercept, request) -> None:
+    """No base URL to change: ``mockattr_intercept`` answers https://api.invisiblecollector.com in-process."""
+    with mockattr_intercept.fresh() as mock:
+        sdk = Attributes("https://api.invisiblecollector.com", "sdk-test-key")
+        after = sdk.set(request.path_params["id"], request.body)
+        assert sdk.get(request.path_params["id"]) == after
+        mock.assert_called("invisible_collector", "attributes_set", times=1)
