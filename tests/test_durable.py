@@ -186,6 +186,23 @@ def test_a_rejected_request_changes_nothing_in_the_file(servers: ServeProcesses,
     assert _rows(path) == before
 
 
+def _write_then_stop(servers: ServeProcesses, path: Path, key: str, sales_rep: str) -> None:
+    """A server on ``path`` stores ``sales_rep`` for ``key``'s tenant, then is killed (nothing flushed at
+    exit: the write must already be in the file)."""
+    process, urls = servers.start("--state-file", str(path))
+    custom = {"custom": {"salesRep": sales_rep}}
+    assert requests.put(urls["chartmogul"] + CUSTOM, json=custom, headers=basic(key), timeout=5).ok
+    process.kill()
+    process.wait(10)
+
+
+def _sales_rep(servers: ServeProcesses, path: Path, key: str) -> str:
+    """``key``'s salesRep as a new server on ``path`` reads it."""
+    _, urls = servers.start("--state-file", str(path))
+    answer = requests.get(urls["chartmogul"] + CUSTOM.rsplit("/", 1)[0], headers=basic(key), timeout=5)
+    return answer.json()["custom"]["salesRep"]
+
+
 def _rows(path: Path) -> list[tuple]:
     with sqlite3.connect(path) as db:
         return db.execute("SELECT vendor, credential, version, data FROM worlds ORDER BY 1, 2").fetchall()
@@ -245,10 +262,7 @@ def test_a_write_the_disk_refuses_is_not_served_afterwards(tmp_path: Path) -> No
 
 def test_a_stored_world_that_does_not_fit_is_a_clear_error(servers: ServeProcesses, tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    process, urls = servers.start("--state-file", str(path))
-    assert requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "One"}}, headers=basic("k")).ok
-    process.kill()
-    process.wait(10)
+    _write_then_stop(servers, path, "k", "One")
     with sqlite3.connect(path) as db:
         db.execute("UPDATE worlds SET data = '{\"attribute_definitions\": 7}'")
     error = serve_fails("--state-file", str(path))
@@ -279,32 +293,22 @@ def test_an_unwritable_state_file_is_a_clear_error(tmp_path: Path, where: str) -
 
 def test_the_file_keeps_no_credential_in_plain_text(servers: ServeProcesses, tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    process, urls = servers.start("--state-file", str(path))
     secret = "sk_live_very-secret-key"
-    assert requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "One"}}, headers=basic(secret)).ok
-    process.terminate()
-    process.wait(10)
+    _write_then_stop(servers, path, secret, "One")
     stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("state.db"))
     assert secret.encode() not in stored
-    _, urls = servers.start("--state-file", str(path))
-    answer = requests.get(urls["chartmogul"] + CUSTOM.rsplit("/", 1)[0], headers=basic(secret), timeout=5)
-    assert answer.json()["custom"]["salesRep"] == "One", "found again by the credential's hash"
+    assert _sales_rep(servers, path, secret) == "One", "found again by the credential's hash"
 
 
 def test_a_file_of_the_plain_text_format_is_migrated(servers: ServeProcesses, tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    process, urls = servers.start("--state-file", str(path))
-    assert requests.put(urls["chartmogul"] + CUSTOM, json={"custom": {"salesRep": "Kept"}}, headers=basic("old")).ok
-    process.terminate()
-    process.wait(10)
+    _write_then_stop(servers, path, "old", "Kept")
     with sqlite3.connect(path) as db:  # as mockattr-state/2 kept it: the credential itself
         db.execute("UPDATE worlds SET credential = 'old'")
         db.execute("UPDATE customers SET credential = 'old'")
         db.execute("DELETE FROM mockattr WHERE key = 'credential_key'")
         db.execute("UPDATE mockattr SET value = 'mockattr-state/2' WHERE key = 'format'")
-    _, urls = servers.start("--state-file", str(path))
-    answer = requests.get(urls["chartmogul"] + CUSTOM.rsplit("/", 1)[0], headers=basic("old"), timeout=5)
-    assert answer.json()["custom"]["salesRep"] == "Kept"
+    assert _sales_rep(servers, path, "old") == "Kept"
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM mockattr WHERE key = 'format'").fetchone() == ("mockattr-state/3",)
         assert [row[0] for row in db.execute("SELECT credential FROM worlds")] != ["old"]

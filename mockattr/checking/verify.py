@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from mockattr.checking.junit import CheckResult
 from mockattr.checking.recordings import Exchange
 from mockattr.contract import Contract, Operation, violations
-from mockattr.contract.routes import operation_routes
+from mockattr.contract.routes import operation_routes, vendor_hosts
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Matcher:
     def __init__(self, contracts: Mapping[str, Contract], root_vendor: str | None = None) -> None:
         self.contracts = contracts
         self.root_vendor = root_vendor
-        self.hosts = {host.lower(): vendor for vendor, c in contracts.items() for host in c.index.get("hosts", [])}
+        self.hosts = vendor_hosts(contracts)
         self.at_root = {vendor: operation_routes({vendor: c}, lambda _: "") for vendor, c in contracts.items()}
         self.layout = operation_routes(contracts, lambda vendor: f"/{vendor}")
 

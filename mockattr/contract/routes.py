@@ -13,6 +13,11 @@ from werkzeug.routing import Map, MapAdapter, Rule
 from mockattr.contract import Contract, url_rule
 
 
+def vendor_hosts(contracts: Mapping[str, Contract]) -> dict[str, str]:
+    """``{host: vendor id}``, lower-cased, from each vendor's ``index.json`` ``hosts``: where its real API is."""
+    return {host.lower(): vendor for vendor, c in contracts.items() for host in c.index.get("hosts", [])}
+
+
 def operation_routes(contracts: Mapping[str, Contract], prefix: Callable[[str], str]) -> MapAdapter:
     """A bound werkzeug map whose endpoints are ``(vendor id, operation id)``: each vendor's operations
     below ``prefix(vendor id)``, and ``(vendor id, None)`` for the vendor's endpoints the mock does not serve

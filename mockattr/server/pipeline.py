@@ -153,7 +153,7 @@ class RequestPipeline:
         except ApiError as err:
             problem = err
         fault = self.faults.take(
-            vendor_id, operation_id, lambda: self.presented_credential(request, vendor_id), _decoded(entry)
+            vendor_id, operation_id, lambda: entry.tenant, _decoded(entry)
         )
         if fault is not None:  # the request was read and checked all the same, for the journal
             entry.network = fault.network
@@ -200,11 +200,11 @@ class RequestPipeline:
         What breaks the contract is noted in the journal entry."""
         contract = self.contracts[vendor_id]
         noted = entry.violations
+        presented = entry.tenant = self.presented_credential(request, vendor_id)  # also for a fault's key
         raw = self._read(request, contract, entry)
         if len(raw) > MAX_BODY_BYTES:  # only a proxy reads more: it forwards the body all the same
             noted.append("body: larger than 1 MiB")
         problem, credential, body = None, "", None
-        presented = entry.tenant = self.presented_credential(request, vendor_id)
         try:
             credential = self.credential(request, vendor_id, noted, presented)
         except ApiError as err:  # the 401 answers, but the body is checked too, for the journal

@@ -31,10 +31,10 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from werkzeug.test import Client
 
-from mockattr import VENDOR_IDS
-from mockattr.contract import load_contract
+from mockattr.contract.routes import vendor_hosts
 from mockattr.server.app import create_app
 from mockattr.server.faults import DropConnection
+from mockattr.server.runtime import runtime_of
 from mockattr.testing.handle import Mockattr
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,9 +42,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
-def vendor_hosts() -> dict[str, str]:
-    """``{host: vendor id}`` from every vendor's ``index.json`` ``hosts``."""
-    return {host: vendor for vendor in VENDOR_IDS for host in load_contract(vendor).index.get("hosts", [])}
 
 
 class InterceptedMockattr(Mockattr):
@@ -56,7 +53,8 @@ class InterceptedMockattr(Mockattr):
     @classmethod
     def new(cls) -> InterceptedMockattr:
         """A handle on a new app (every tenant from the fixtures), not yet answering anything."""
-        return cls(create_app(), vendor_hosts())
+        app = create_app()
+        return cls(app, vendor_hosts(runtime_of(app).contracts))
 
     @contextmanager
     def fresh(self) -> Iterator[InterceptedMockattr]:
