@@ -169,6 +169,21 @@ def test_serve_answers_the_new_vendor_with_its_own_auth_errors_and_redaction(
     assert "secret-acme-token" not in journal and "[redacted]" in journal
 
 
+def test_a_state_file_keeps_the_new_vendors_world_across_restarts(
+    acme: Path, servers: ServeProcesses, tmp_path: Path
+) -> None:
+    state, token = str(tmp_path / "state.db"), {"X-Acme-Token": "t"}
+    process, urls = servers.start("--state-file", state)
+    created = requests.post(f"{urls['acme']}/v2/widgets", json={"name": "kept", "size": 7}, headers=token, timeout=10)
+    assert created.status_code == 201, created.text
+    process.terminate()
+    assert process.wait(timeout=30) == 0
+    _, urls = servers.start("--state-file", state)
+    fetched = requests.get(f"{urls['acme']}/v2/widgets/{created.json()['widget_id']}", headers=token, timeout=10)
+    assert (fetched.status_code, fetched.json()) == (200, created.json())
+    assert requests.get(f"{urls['acme']}/v2/widgets/w1", headers=token, timeout=10).json()["size"] == 1
+
+
 def test_openapi_documents_the_new_vendor(acme: Path) -> None:
     result = mockattr("openapi", "--vendor", "acme")
     assert result.returncode == 0, result.stderr

@@ -6,10 +6,11 @@ one file) may share it: every request runs in one ``BEGIN IMMEDIATE`` transactio
 file are serialised and never lose an update. Each process keeps the worlds it has built in memory and
 rebuilds one only when another process has changed it (a version token per world).
 
-A world is a row of its data without its customers, and a row per customer. A request writes only the
-customers its handler looked up or added (``mockattr.vendors.Touched``), and only those that changed:
-a write costs the same with 10 or 10,000 customers. A new tenant past ``max_tenants`` is refused
-(``TenantLimit``): durable worlds are never dropped silently.
+A world whose data has a ``customers`` list is a row of its data without its customers, and a row per
+customer. A request writes only the customers its handler looked up or added
+(``mockattr.vendors.Touched``), and only those that changed: a write costs the same with 10 or 10,000
+customers. A world with no such list is one row, ``{WHOLE: data}``. A new tenant past ``max_tenants`` is
+refused (``TenantLimit``): durable worlds are never dropped silently.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ FORMAT = "mockattr-state/3"
 ``OLDER_FORMAT``, which is migrated."""
 OLDER_FORMAT = "mockattr-state/2"
 """The format that kept credentials in plain text: opened, its credentials are replaced by their hashes."""
+WHOLE = "~whole"
+"""The key a world with no ``customers`` list is stored under, whole (its data has no row per record)."""
 BUSY_SECONDS = 30.0
 """How long a request waits for another process's transaction on the same file."""
 START_BUSY_SECONDS = 3.0
@@ -165,7 +168,9 @@ class DurableStore:
         """A world from stored JSON (its customers' rows apart); StateFileError when it does not fit."""
         try:
             data = json.loads(text)
-            if customers is not None:
+            if isinstance(data, dict) and list(data) == [WHOLE]:
+                data = data[WHOLE]
+            elif customers is not None:
                 data["customers"] = [json.loads(customer) for customer in customers]
             return self._load(vendor, data)
         except (ValueError, TypeError, KeyError, AttributeError) as err:
@@ -179,7 +184,9 @@ class DurableStore:
         texts = [row[0] for row in db.execute(_CUSTOMER_ROWS, key)]
         world = self._decode(key[0], f"the world of {key[0]} for the credential hashed {key[1][:12]}…", data, texts)
         world.touched.tracking = True
-        customers = world.to_data()["customers"]
+        customers = world.to_data().get("customers")
+        if not isinstance(customers, list):
+            customers = []
         return _Built(world, version, data, texts, {id(customer): n for n, customer in enumerate(customers)})
 
     # --- transactions --------------------------------------------------------------------------
@@ -233,9 +240,12 @@ class DurableStore:
         keep it built for the next request."""
         touched = built.world.touched.take()
         data = built.world.to_data()
-        customers = data.pop("customers")
-        text = dump_json(data)
-        changed = self._save_customers(db, key, built, customers, touched)
+        if isinstance(data.get("customers"), list):
+            customers = data.pop("customers")
+            text = dump_json(data)
+            changed = self._save_customers(db, key, built, customers, touched)
+        else:
+            text, changed = dump_json({WHOLE: data}), False
         if changed or text != built.data:
             built.version, built.data = secrets.token_hex(8), text
             db.execute("INSERT OR REPLACE INTO worlds VALUES (?, ?, ?, ?)", (*key, built.version, text))
