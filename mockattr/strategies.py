@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from mockattr import VENDOR_IDS
 from mockattr.contract import Contract, load_contract, path_parameters
-from mockattr.contract.generation import from_schema, mutants
+from mockattr.contract.generation import DRAWN_KEYWORDS, UnsupportedSchema, from_schema, mutants, unsupported_keywords
 from mockattr.vendors import load_fixture, vendor_part
 
 __all__ = [
@@ -107,8 +107,29 @@ def resolved(vendor: str, ref: str) -> dict[str, Any]:
 
 
 def from_ref(vendor: str, ref: str) -> st.SearchStrategy[Any]:
-    """Values of the schema at ``ref`` (e.g. ``common.json#/$defs/key``) of the vendor's contract."""
+    """Values of the schema at ``ref`` (e.g. ``common.json#/$defs/key``) of the vendor's contract;
+    ``UnsupportedSchema`` naming the vendor, the schema and the keywords it cannot draw from."""
+    if unknown := unsupported_keywords(resolved(vendor, ref)):
+        raise UnsupportedSchema(f"{vendor} {ref}: the strategies cannot draw from {', '.join(sorted(unknown))}")
     return from_schema(resolved(vendor, ref), vendor_contract(vendor).validator(ref)).filter(sendable)
+
+
+def drawing_problems(vendor: str) -> list[str]:
+    """The vendor's request and query schemas the strategies cannot draw from, each naming the schema
+    and its keywords outside ``mockattr.contract.generation.DRAWN_KEYWORDS`` (empty: all drawable)."""
+    refs = sorted(
+        {
+            ref
+            for entry in vendor_contract(vendor).index["operations"]
+            for ref in (entry.get("request"), entry.get("query"))
+            if ref
+        }
+    )
+    return [
+        f"schemas/{vendor}/{ref}: keywords {sorted(unknown)} (the strategies draw {len(DRAWN_KEYWORDS)} keywords)"
+        for ref in refs
+        if (unknown := unsupported_keywords(resolved(vendor, ref)))
+    ]
 
 
 def sendable(value: Any) -> bool:
@@ -346,8 +367,9 @@ def valid_requests(vendor: str, operation: str) -> st.SearchStrategy[GeneratedRe
         request_bodies(vendor, operation).filter(dates_exist) if entry.get("request") else st.just(NO_BODY)
     )
     query: st.SearchStrategy[dict[str, str]] = st.just({})
-    if entry.get("query"):  # cursors are only valid when a server gave them out: none here
-        query = from_ref(vendor, entry["query"]).map(lambda q: {k: v for k, v in q.items() if k != "cursor"})
+    if entry.get("query"):  # what only a server's earlier answer makes valid (index.json) is left out
+        issued = set(testing_hints(vendor).get("server_issued_query", []))
+        query = from_ref(vendor, entry["query"]).map(lambda q: {k: v for k, v in q.items() if k not in issued})
     return st.builds(GeneratedRequest, st.just(vendor), st.just(operation), path_ids(vendor, operation), body, query)
 
 
@@ -379,12 +401,7 @@ def invalid_requests(
                 bodies.filter(lambda b: not validator.is_valid(b) and sendable(b)),
             )
         )
-    if entry.get("query"):
-        validator = contract.validator(entry["query"])
-        names = sorted(resolved(vendor, entry["query"]).get("properties", {}))
-        query = st.builds(lambda name, value: {name: value}, st.sampled_from(names), st.text(max_size=8)).filter(
-            lambda q: not validator.is_valid(q)
-        )
+    if entry.get("query") and (query := _invalid_queries(vendor, entry["query"])) is not None:
         strategies.append(
             st.builds(
                 GeneratedRequest,
@@ -398,3 +415,24 @@ def invalid_requests(
     if not strategies:
         return st.nothing()
     return st.one_of(strategies).map(lambda request: (request, status))
+
+
+QUERY_PROBES = ("", "x", "0", "-1", "1.5", "true", "a b", "%", "9" * 20, "x" * 300)
+"""Query values tried on each parameter: a parameter no probe breaks is left out of invalid queries."""
+
+
+def _invalid_queries(vendor: str, ref: str) -> st.SearchStrategy[dict[str, str]] | None:
+    """One-parameter queries the schema at ``ref`` rejects: probes and drawn text (None: no parameter
+    can be broken by its value)."""
+    validator = vendor_contract(vendor).validator(ref)
+    names = sorted(resolved(vendor, ref).get("properties", {}))
+    breakable = {name: [v for v in QUERY_PROBES if not validator.is_valid({name: v})] for name in names}
+    breakable = {name: probes for name, probes in breakable.items() if probes}
+    if not breakable:
+        return None
+    values = st.one_of(st.text(max_size=8), st.text(min_size=1, max_size=400))
+    return (
+        st.sampled_from(sorted(breakable))
+        .flatmap(lambda name: st.one_of(st.sampled_from(breakable[name]), values).map(lambda value: {name: value}))
+        .filter(lambda q: not validator.is_valid(q))
+    )

@@ -15,6 +15,7 @@ import requests
 from support import ServeProcesses
 
 from mockattr import VENDOR_IDS
+from mockattr.strategies import drawing_problems
 from mockattr.vendors import vendor_problems
 
 ERROR = {"$ref": "error.json"}
@@ -44,7 +45,8 @@ INDEX = {
             "method": "GET",
             "path": "/v2/widgets/{widget_id}",
             "request": None,
-            "responses": {"200": "widget.json", "401": "error.json", "404": "error.json"},
+            "query": "widget_get.query.json",
+            "responses": {"200": "widget.json", "400": "error.json", "401": "error.json", "404": "error.json"},
         },
         {
             "id": "widget_create",
@@ -56,16 +58,33 @@ INDEX = {
     ],
 }
 SCHEMAS = {
+    "widget_get.query.json": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"fields": {"type": "string", "maxLength": 10}},
+    },
     "widget_create.request.json": {
         "type": "object",
         "required": ["name", "size"],
         "additionalProperties": False,
-        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 20}, "size": {"type": "integer"}},
+        "maxProperties": 3,
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 20},
+            "size": {"type": "integer", "exclusiveMinimum": 0, "multipleOf": 5},
+            "owner": {"type": "string", "format": "email"},
+            "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        },
     },
     "widget.json": {
         "type": "object",
         "required": ["widget_id", "name", "size"],
-        "properties": {"widget_id": {"type": "string"}, "name": {"type": "string"}, "size": {"type": "integer"}},
+        "properties": {
+            "widget_id": {"type": "string"},
+            "name": {"type": "string"},
+            "size": {"type": "integer"},
+            "owner": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
     },
     "error.json": {
         "type": "object",
@@ -149,6 +168,30 @@ def mockattr(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("vendor", VENDOR_IDS)
 def test_every_discovered_vendor_has_all_its_pieces(vendor: str) -> None:
     assert vendor_problems(vendor) == []
+    assert drawing_problems(vendor) == []
+
+
+UNDRAWABLE = """
+from mockattr.strategies import drawing_problems, valid_requests
+print(drawing_problems("acme"))
+try:
+    valid_requests("acme", "widget_create")
+except ValueError as err:
+    print(err)
+"""
+
+
+def test_a_schema_keyword_the_strategies_cannot_draw_is_named_with_its_vendor_and_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_vendor(tmp_path / "acme-vendor")
+    request = root / "schemas" / "acme" / "widget_create.request.json"
+    request.write_text(request.read_text().replace('"maxProperties": 3', '"not": {"required": ["owner"]}'))
+    monkeypatch.setenv("MOCKATTR_VENDOR_PATH", str(root))
+    result = subprocess.run([sys.executable, "-c", UNDRAWABLE], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "schemas/acme/widget_create.request.json: keywords ['not']" in result.stdout
+    assert "acme widget_create.request.json: the strategies cannot draw from not" in result.stdout
 
 
 def test_serve_answers_the_new_vendor_with_its_own_auth_errors_and_redaction(
@@ -156,7 +199,7 @@ def test_serve_answers_the_new_vendor_with_its_own_auth_errors_and_redaction(
 ) -> None:
     _, urls = servers.start()
     url, token = urls["acme"], {"X-Acme-Token": "secret-acme-token"}
-    created = requests.post(f"{url}/v2/widgets", json={"name": "new", "size": 3}, headers=token, timeout=10)
+    created = requests.post(f"{url}/v2/widgets", json={"name": "new", "size": 15}, headers=token, timeout=10)
     assert created.status_code == 201 and created.json()["name"] == "new"
     fetched = requests.get(f"{url}/v2/widgets/{created.json()['widget_id']}", headers=token, timeout=10)
     assert fetched.json() == created.json()
@@ -174,7 +217,7 @@ def test_a_state_file_keeps_the_new_vendors_world_across_restarts(
 ) -> None:
     state, token = str(tmp_path / "state.db"), {"X-Acme-Token": "t"}
     process, urls = servers.start("--state-file", state)
-    created = requests.post(f"{urls['acme']}/v2/widgets", json={"name": "kept", "size": 7}, headers=token, timeout=10)
+    created = requests.post(f"{urls['acme']}/v2/widgets", json={"name": "kept", "size": 10}, headers=token, timeout=10)
     assert created.status_code == 201, created.text
     process.terminate()
     assert process.wait(timeout=30) == 0
@@ -205,10 +248,13 @@ seen = set()
     valid_requests("acme", "widget_get"),
     valid_requests("acme", "widget_create"),
     invalid_requests("acme", "widget_create"),
+    invalid_requests("acme", "widget_get"),
 )
-def run(get, good, bad):
+def run(get, good, bad, bad_query):
     seen.add(get.path())
     assert create.is_valid(good.body) and not create.is_valid(bad[0].body) and bad[1] == 400
+    assert good.body["size"] % 5 == 0 and good.body["size"] > 0 and len(good.body) <= 3
+    assert len(bad_query[0].query["fields"]) > 10 and bad_query[1] == 400
 
 run()
 print(sorted(seen))

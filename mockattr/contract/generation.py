@@ -2,12 +2,15 @@
 
 (hypothesis-jsonschema no longer runs on current Hypothesis, so the contract gets its own walker.)
 Every value it draws is checked against the schema's real validator, so where the walker is looser
-than the schema the check decides. Unknown keywords raise ``UnsupportedSchema``.
+than the schema the check decides. Keywords outside ``DRAWN_KEYWORDS`` raise ``UnsupportedSchema``;
+``unsupported_keywords`` finds them in a schema beforehand.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import assume
@@ -17,7 +20,7 @@ from jsonschema.protocols import Validator
 from mockattr.contract import ecma_regex
 
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
-HANDLED = {
+DRAWN_KEYWORDS = {
     "type",
     "properties",
     "required",
@@ -43,12 +46,46 @@ HANDLED = {
     "examples",
     "if",
     "then",
+    "else",
     "unevaluatedProperties",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minProperties",
+    "maxProperties",
+    "uniqueItems",
+    "format",
+    "dependentRequired",
+    "default",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
 }
+"""The JSON Schema keywords the walker draws from (CONTRIBUTING.md lists them for new vendors). Where it
+only approximates one (``dependentRequired``, an unknown ``format``), the validator's check decides."""
+_SUBSCHEMA_KEYWORDS = ("items", "additionalProperties", "propertyNames", "if", "then", "else", "unevaluatedProperties")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf")
 
 
 class UnsupportedSchema(ValueError):
     """A schema keyword the walker does not know."""
+
+
+def unsupported_keywords(schema: Any) -> set[str]:
+    """The keywords of ``schema`` (a resolved one, its subschemas included) the walker cannot draw from."""
+    if not isinstance(schema, dict):
+        return set()
+    found = set(schema) - DRAWN_KEYWORDS
+    for key in _SUBSCHEMA_KEYWORDS:
+        found |= unsupported_keywords(schema.get(key))
+    for key in _SUBSCHEMA_MAPS:
+        for sub in schema.get(key, {}).values():
+            found |= unsupported_keywords(sub)
+    for key in _SUBSCHEMA_LISTS:
+        for sub in schema.get(key, []):
+            found |= unsupported_keywords(sub)
+    return found
 
 
 def from_schema(schema: Any, validator: Validator | None = None) -> st.SearchStrategy[Any]:
@@ -72,14 +109,14 @@ def _merge(schemas: list[dict[str, Any]]) -> dict[str, Any]:
                 merged["required"] = sorted(set(merged.get("required", [])) | set(value))
             elif key == "conditions":
                 merged.setdefault("conditions", []).extend(value)
-            elif key in ("if", "then"):
+            elif key in ("if", "then", "else"):
                 pass
             elif key in merged and key in ("anyOf", "oneOf"):
                 raise UnsupportedSchema(f"two {key} in one allOf")
             else:
                 merged[key] = value
         if "if" in schema:
-            merged.setdefault("conditions", []).append((schema["if"], schema.get("then", {})))
+            merged.setdefault("conditions", []).append((schema["if"], schema.get("then", {}), schema.get("else", {})))
     return merged
 
 
@@ -88,7 +125,7 @@ def _draw(schema: Any) -> st.SearchStrategy[Any]:
         return _any_json()
     if schema is False:
         return st.nothing()
-    unknown = set(schema) - HANDLED - {"conditions"}
+    unknown = set(schema) - DRAWN_KEYWORDS - {"conditions"}
     if unknown:
         raise UnsupportedSchema(f"keywords {sorted(unknown)} in {json.dumps(schema)[:200]}")
     if "allOf" in schema:
@@ -125,13 +162,10 @@ def _typed(kind: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.none()
     if kind == "boolean":
         return st.booleans()
-    if kind == "integer":
-        return st.integers(schema.get("minimum"), schema.get("maximum"))
-    if kind == "number":
-        return st.one_of(
-            st.integers(schema.get("minimum"), schema.get("maximum")),
-            st.floats(schema.get("minimum"), schema.get("maximum"), allow_nan=False, allow_infinity=False),
-        )
+    if kind in ("integer", "number"):
+        return _numbers(schema, integers_only=kind == "integer")
+    if kind == "string" and schema.get("format") in FORMATS and "pattern" not in schema:
+        return FORMATS[schema["format"]]
     if kind == "string":
         if "pattern" in schema:  # Python regex draws; the ECMA 262 regex (as the schema means it) decides
             ecma = ecma_regex(schema["pattern"])
@@ -152,8 +186,51 @@ def _typed(kind: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
             _draw(items),
             min_size=schema.get("minItems", 0),
             max_size=max(schema.get("maxItems", 4), schema.get("minItems", 0)),
+            unique_by=(lambda item: json.dumps(item, sort_keys=True)) if schema.get("uniqueItems") else None,
         )
     return _object(schema)
+
+
+def _numbers(schema: dict[str, Any], integers_only: bool) -> st.SearchStrategy[Any]:
+    """Numbers within ``minimum``/``maximum`` and their exclusive forms, multiples of ``multipleOf``."""
+    low, high = schema.get("minimum"), schema.get("maximum")
+    above, below = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    step = schema.get("multipleOf", 1)
+    # integers, or multiples k * step: k in [lows, highs]
+    lows = [math.ceil(low / step)] if low is not None else []
+    lows += [math.floor(above / step) + 1] if above is not None else []
+    highs = [math.floor(high / step)] if high is not None else []
+    highs += [math.ceil(below / step) - 1] if below is not None else []
+    least, most = max(lows, default=None), min(highs, default=None)
+    if least is not None and most is not None and least > most:
+        multiples: st.SearchStrategy[Any] = st.nothing()
+    else:
+        multiples = st.integers(least, most).map(lambda k: k * step)
+    if integers_only or "multipleOf" in schema:
+        return multiples
+    floats = st.floats(
+        max([v for v in (low, above) if v is not None], default=None),
+        min([v for v in (high, below) if v is not None], default=None),
+        exclude_min=above is not None and (low is None or above >= low),
+        exclude_max=below is not None and (high is None or below <= high),
+        allow_nan=False,
+        allow_infinity=False,
+    )
+    return st.one_of(multiples, floats)
+
+
+FORMATS: dict[str, st.SearchStrategy[str]] = {
+    "date-time": st.datetimes(datetime(1970, 1, 2), datetime(2099, 12, 31), timezones=st.just(UTC)).map(
+        lambda d: d.isoformat().replace("+00:00", "Z")
+    ),
+    "date": st.dates(datetime(1970, 1, 2).date(), datetime(2099, 12, 31).date()).map(lambda d: d.isoformat()),
+    "email": st.emails(),
+    "uuid": st.uuids().map(str),
+    "uri": st.sampled_from(["https://example.com/", "https://example.com/a?b=c", "http://localhost:1/x"]),
+    "ipv4": st.ip_addresses(v=4).map(str),
+    "ipv6": st.ip_addresses(v=6).map(str),
+}
+"""Strings of the common ``format`` values; any other format draws plain text for the validator to judge."""
 
 
 def _object(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -167,6 +244,7 @@ def _object(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
         if name not in required and not (isinstance(props[name], dict) and set(props[name]) <= {"description"})
     ]
     names = schema.get("propertyNames", {})
+    most = schema.get("maxProperties", 10**9)
 
     @st.composite
     def build(draw: Any) -> dict[str, Any]:
@@ -174,17 +252,25 @@ def _object(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
         for name in required:
             value[name] = draw(_draw(props.get(name, extra_schema if isinstance(extra_schema, dict) else {})))
         for name in optional:
-            if name not in value and draw(st.booleans()):
+            if name not in value and len(value) < most and draw(st.booleans()):
                 value[name] = draw(_draw(props[name]))
         if extra_schema is not False and not props:
-            keys = draw(st.lists(_draw({"type": "string", **names}), max_size=4, unique=True))
+            fewest = max(schema.get("minProperties", 0) - len(value), 0)
+            keys = draw(
+                st.lists(
+                    _draw({"type": "string", **names}).filter(lambda key: key not in value),
+                    min_size=fewest,
+                    max_size=max(min(4, most - len(value)), fewest),
+                    unique=True,
+                )
+            )
             for key in keys:
                 value[key] = draw(_draw(extra_schema if isinstance(extra_schema, dict) else {}))
-        for condition, then in schema.get("conditions", []):
-            if all(value.get(k) == sub.get("const") for k, sub in condition.get("properties", {}).items()):
-                for name, sub in then.get("properties", {}).items():
-                    if name in value:
-                        value[name] = draw(_draw(_merge([props.get(name, {}), sub])))
+        for condition, then, otherwise in schema.get("conditions", []):
+            met = all(value.get(k) == sub.get("const") for k, sub in condition.get("properties", {}).items())
+            for name, sub in (then if met else otherwise).get("properties", {}).items():
+                if name in value:
+                    value[name] = draw(_draw(_merge([props.get(name, {}), sub])))
         return value
 
     return build()
