@@ -18,12 +18,12 @@ import click
 from flask import Flask
 
 from mockattr import VENDOR_IDS, __version__
-from mockattr.contract.auth import ADMIN_TOKEN_HEADER
+from mockattr.contract.admin_api import ADMIN_PREFIX, ADMIN_TOKEN_HEADER
 from mockattr.server.app import create_app
 from mockattr.server.durable import StateFileError
 from mockattr.server.pipeline import REQUEST_LOG
 from mockattr.server.proxy import READ_TIMEOUT, ProxySettings
-from mockattr.server.runtime import ADMIN_PREFIX, runtime_of
+from mockattr.server.runtime import runtime_of
 from mockattr.server.store import DEFAULT_MAX_TENANTS
 from mockattr.serving import waitress_server as standalone
 from mockattr.serving import werkzeug_server as tls_server

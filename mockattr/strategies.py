@@ -262,8 +262,8 @@ def _value_fits(vendor: str, type_name: str, value: Any) -> bool:
 
 
 def attribute_values(vendor: str, type_name: str, valid: bool = True) -> st.SearchStrategy[Any]:
-    """Values of one of the vendor's data types (index.json ``testing.attribute_types``: ChartMogul's
-    String, Integer, Decimal, Timestamp, Boolean; Bunce's text, numeric, timestamp), valid or not by the
+    """Values of one of the vendor's data types (index.json ``testing.attribute_types``, e.g.
+    ChartMogul's String, Integer, Decimal, Timestamp, Boolean), valid or not by the
     type's schema, with the edge cases drawn often."""
     hint = _attribute_type(vendor, type_name)
     edges = [v for v in EDGE_VALUES[hint["edges"]] if _value_fits(vendor, type_name, v) == valid]
@@ -278,7 +278,7 @@ def attribute_values(vendor: str, type_name: str, valid: bool = True) -> st.Sear
 
 def attribute_keys(valid: bool = True, vendor: str | None = None) -> st.SearchStrategy[str]:
     """Custom attribute keys, valid or not by the key schema index.json names (``testing.attribute_key``);
-    ``vendor`` may be left out when one vendor names one (ChartMogul)."""
+    ``vendor`` may be left out when exactly one vendor names one."""
     if vendor is None:
         named = [v for v in VENDOR_IDS if "attribute_key" in testing_hints(v)]
         if len(named) != 1:

@@ -12,7 +12,8 @@ from typing import Any
 
 import requests
 
-from mockattr.contract.auth import ADMIN_TOKEN_HEADER, vendor_client_headers
+from mockattr.contract.admin_api import ADMIN_TOKEN_HEADER, NAMESPACE_PREFIX, admin_path
+from mockattr.contract.auth import vendor_client_headers
 from mockattr.strategies import NO_BODY, GeneratedRequest
 
 
@@ -67,7 +68,7 @@ class Target:
         self.server_url = self.base_url
         """``base_url`` without the namespace."""
         try:
-            health = self.session.get(f"{self.base_url}/__mockattr/health", timeout=10, verify=self.verify)
+            health = self.session.get(self.base_url + admin_path("health"), timeout=10, verify=self.verify)
             if health.status_code == 200:
                 self.prefixes = health.json().get("vendors", {})
                 self.is_mock = bool(self.prefixes) and not health.json().get("upstreams")
@@ -84,8 +85,8 @@ class Target:
         """On a mockattr server, work in a namespace of this run's own (removed by ``close``), so the
         run's tenants and journal entries neither crowd out nor mix with other users'."""
         name = f"check-{uuid.uuid4().hex[:12]}"
-        url = f"{self.base_url}/__ns/{name}"
-        answer = self.session.get(f"{url}/__mockattr/health", timeout=10, verify=self.verify)
+        url = f"{self.base_url}{NAMESPACE_PREFIX}{name}"
+        answer = self.session.get(url + admin_path("health"), timeout=10, verify=self.verify)
         if answer.status_code == 200 and answer.json().get("namespace") == name:
             self.server_url, self.base_url, self.namespace = self.base_url, url, name
 
@@ -93,7 +94,7 @@ class Target:
         """Remove this run's namespace from the server (its tenants, journal entries and faults)."""
         if self.namespace is not None:
             self.session.delete(
-                f"{self.base_url}/__mockattr/namespace", headers=self.admin, timeout=10, verify=self.verify
+                self.base_url + admin_path("namespace"), headers=self.admin, timeout=10, verify=self.verify
             )
             self.namespace = None
 
@@ -109,7 +110,7 @@ class Target:
             return f"mockattr-check-{uuid.uuid4()}"
         if self.prefixes:
             self.session.post(
-                f"{self.base_url}/__mockattr/reset",
+                self.base_url + admin_path("reset"),
                 params={"key": self.api_key},
                 headers=self.admin,
                 timeout=10,

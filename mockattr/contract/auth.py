@@ -33,10 +33,6 @@ def header_name(scheme: Mapping[str, Any]) -> str:
     raise ValueError(f"unsupported security scheme {dict(scheme)!r}: http basic, http bearer or apiKey in a header")
 
 
-ADMIN_TOKEN_HEADER = "X-Mockattr-Admin-Token"
-"""The header that carries a server's ``--admin-token`` (the admin API's credential, not a vendor's)."""
-
-
 def client_headers(scheme: Mapping[str, Any], key: str) -> dict[str, str]:
     """The header a client sends ``key`` in: Basic ``key:`` (an empty password), Bearer, or the key itself."""
     name = header_name(scheme)

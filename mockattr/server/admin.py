@@ -16,13 +16,13 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockattr import __version__
-from mockattr.contract.auth import ADMIN_TOKEN_HEADER
+from mockattr.contract.admin_api import ADMIN_PREFIX, ADMIN_TOKEN_HEADER
 from mockattr.contract.errors import ApiError
 from mockattr.server.faults import Fault, TooManyFaults
 from mockattr.server.journal import JournalEntry
 from mockattr.server.jsonio import JSON, dump_json, json_response, parse_json
 from mockattr.server.pipeline import MalformedBody, read_limited_body
-from mockattr.server.runtime import ADMIN_PREFIX, RUNTIME_ENVIRON_KEY, Runtime, runtime_of
+from mockattr.server.runtime import RUNTIME_ENVIRON_KEY, Runtime, runtime_of
 from mockattr.server.store import TenantLimit
 from mockattr.vendors import FixtureError
 

@@ -6,8 +6,8 @@ operations and the request pipeline (``mockattr.server.pipeline``) serves them w
 ``Request``; Flask's per-request machinery (contexts, URL adapter, hooks) was a quarter of the server's
 time for each of them (bench/README.md → "Before and after"). A vendor path no operation serves is the
 vendor's 404 or 405, answered here too. Only ``/__mockattr/`` goes to the Flask app. Every answer gets the
-version header here, and an unexpected exception anywhere gets its one answer here
-(``ErrorRenderer.unexpected``).
+version header here. An unexpected exception outside a vendor operation is answered here, by the one
+renderer of such answers (``ErrorRenderer.unexpected``; the pipeline calls it for its own, to journal them).
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
 from mockattr import __version__
+from mockattr.contract.admin_api import NAMESPACE_PREFIX, is_admin_path
 from mockattr.contract.errors import ApiError
 from mockattr.contract.routes import operation_routes
 from mockattr.server.rendering import VERSION_HEADER
 from mockattr.server.runtime import (
     NAMESPACE_NAME,
-    NAMESPACE_PREFIX,
     RUNTIME_ENVIRON_KEY,
     Runtime,
-    is_admin_path,
 )
 
 REPEATED_SLASHES = re.compile("//+")

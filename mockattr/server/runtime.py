@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from mockattr.contract.admin_api import is_admin_path
 from mockattr.server.faults import FaultPlan
 from mockattr.server.journal import Journal
 from mockattr.server.pipeline import MAX_BODY_BYTES, RequestPipeline
@@ -26,12 +27,6 @@ from mockattr.server.rendering import ErrorRenderer
 from mockattr.server.store import DEFAULT_MAX_TENANTS
 from mockattr.server.tenants import Tenants
 
-ADMIN_PREFIX = "/__mockattr"
-"""The admin API's path prefix; nothing else is served below it."""
-
-
-NAMESPACE_PREFIX = "/__ns/"
-"""``/__ns/<name>/...`` is ``...`` in namespace ``name``."""
 NAMESPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 """What a namespace may be called."""
 RUNTIME_ENVIRON_KEY = "mockattr.runtime"
@@ -41,11 +36,6 @@ NAMESPACE_MAX_TENANTS = 200
 goes, so 100 namespaces cannot hold 100 times the server's tenants."""
 MAX_NAMESPACES = 100
 """Namespaces kept; a new one past this drops the least recently used (as tenants are dropped)."""
-
-
-def is_admin_path(path: str) -> bool:
-    """Whether ``path`` is the admin API's."""
-    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
 
 class Runtime:

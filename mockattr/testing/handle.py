@@ -15,7 +15,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from mockattr.contract.auth import ADMIN_TOKEN_HEADER
+from mockattr.contract.admin_api import ADMIN_TOKEN_HEADER, NAMESPACE_PREFIX, admin_path
 from mockattr.contract.matching import contains, mismatches
 
 
@@ -117,7 +117,7 @@ class Mockattr:
         ok: tuple[int, ...] = (200, 201),
     ) -> Any:
         query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
-        target = f"{self._path}/__mockattr/{path}" + (f"?{query}" if query else "")
+        target = self._path + admin_path(path) + (f"?{query}" if query else "")
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data else {}
         if self.admin_token is not None:
@@ -126,7 +126,7 @@ class Mockattr:
         answer = json.loads(payload) if payload else None
         if status not in ok:
             message = answer.get("error", answer) if isinstance(answer, dict) else answer
-            raise AdminError(f"{method} /__mockattr/{path} answered {status}: {message}")
+            raise AdminError(f"{method} {admin_path(path)} answered {status}: {message}")
         return answer
 
     def health(self) -> dict[str, Any]:
@@ -148,7 +148,7 @@ class Mockattr:
     def namespace(self, name: str) -> Mockattr:
         """A handle on namespace ``name`` of the same server (made on first use): tenants, seeds, the
         journal and faults of its own, its vendors under ``<base URL>/__ns/<name>``."""
-        return type(self)(f"{self.base_url}/__ns/{name}", self.ca_bundle, self.timeout, self.admin_token)
+        return type(self)(f"{self.base_url}{NAMESPACE_PREFIX}{name}", self.ca_bundle, self.timeout, self.admin_token)
 
     def drop_namespace(self) -> None:
         """Forget this handle's namespace, with its tenants, seeds, journal and faults."""

@@ -1,10 +1,9 @@
 """``mockattr.intercept()``: the vendors' real hostnames answered in-process, for requests and httpx.
 
-While it is active, calls to ``https://api.chartmogul.com``, ``https://api.bunce.so`` and
-``https://api.invisiblecollector.com`` (and ``http://`` to them; the hosts are each vendor's
-``index.json`` ``hosts``) go to the same WSGI app ``mockattr serve`` runs, in this process: no socket, no
-port. requests is patched through ``responses``, httpx (sync and async) through ``respx``; both are
-installed with ``pip install 'mockattr[intercept]'``.
+While it is active, calls to every vendor's hosts (its ``index.json`` ``hosts``, e.g.
+``https://api.chartmogul.com``; ``http://`` too) go to the same WSGI app ``mockattr serve`` runs, in
+this process: no socket, no port. requests is patched through ``responses``, httpx (sync and async)
+through ``respx``; both are installed with ``pip install 'mockattr[intercept]'``.
 
 - Other hosts pass through untouched; ``intercept(allow_other_hosts=False)`` makes them an error that
   names the URL.
