@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any
@@ -14,9 +15,17 @@ import requests
 from mockattr import VENDOR_IDS
 from mockattr.contract import Contract, check, load_contract
 from mockattr.contract.auth import vendor_client_headers
+from mockattr.strategies import state_reads
 
 AUTH_HEADERS = {vendor: partial(vendor_client_headers, vendor) for vendor in VENDOR_IDS}
 """How a client of each vendor sends a key: ``AUTH_HEADERS[vendor](key)``."""
+
+def fixture_read(vendor: str) -> str:
+    """A read that succeeds on a tenant fresh from the fixtures (the first that shows the vendor's state):
+    its path below the vendor's prefix, with its query."""
+    read = state_reads(vendor, next(iter(_contract(vendor).operations)))[0]
+    return read.path() + (f"?{urllib.parse.urlencode(read.query)}" if read.query else "")
+
 
 basic = AUTH_HEADERS["chartmogul"]
 """ChartMogul's auth header for a key."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from support import AUTH_HEADERS, basic, serve_fails, start_serve
+from support import AUTH_HEADERS, basic, fixture_read, serve_fails, start_serve
 
 from mockattr import VENDOR_IDS
 
@@ -66,13 +66,6 @@ def test_serve_stops_cleanly_on_ctrl_c(served) -> None:
     assert process.wait(10) == 0
 
 
-ROOT_PATHS = {
-    "chartmogul": f"/v1/customers/{ADAM}",
-    "bunce": "/v1/attributes",
-    "invisible_collector": "/customers/061d2feb-81c2-4694-a74a-13cecbe7d2ce/attributes",
-}
-
-
 @pytest.mark.parametrize("vendor", VENDOR_IDS)
 def test_vendor_option_serves_one_vendor_at_the_root(vendor: str) -> None:
     process, urls = start("--vendor", vendor)
@@ -80,12 +73,12 @@ def test_vendor_option_serves_one_vendor_at_the_root(vendor: str) -> None:
         assert set(urls) == {vendor, "admin"}
         root = urls[vendor]
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", root)
-        response = requests.get(root + ROOT_PATHS[vendor], headers=AUTH_HEADERS[vendor]("k"), timeout=5)
+        response = requests.get(root + fixture_read(vendor), headers=AUTH_HEADERS[vendor]("k"), timeout=5)
         assert response.status_code == 200, response.text
         assert requests.get(f"{root}/__mockattr/health", timeout=5).status_code == 200
         assert (
             requests.get(
-                f"{root}/{vendor}{ROOT_PATHS[vendor]}", headers=AUTH_HEADERS[vendor]("k"), timeout=5
+                f"{root}/{vendor}{fixture_read(vendor)}", headers=AUTH_HEADERS[vendor]("k"), timeout=5
             ).status_code
             == 404
         ), "the prefixed path is not served too"

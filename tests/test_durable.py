@@ -67,11 +67,7 @@ def test_every_kind_of_write_is_in_the_file_after_kill_9(servers: ServeProcesses
     state = str(tmp_path / "state.db")
     process, urls = servers.start("--state-file", state)
     cm, bunce, ic = urls["chartmogul"], urls["bunce"], urls["invisible_collector"]
-    key = {
-        "chartmogul": basic("k"),
-        "bunce": AUTH_HEADERS["bunce"]("k"),
-        "invisible_collector": AUTH_HEADERS["invisible_collector"]("k"),
-    }
+    key = {vendor: AUTH_HEADERS[vendor]("k") for vendor in ("chartmogul", "bunce", "invisible_collector")}
     calls = [
         ("chartmogul", "POST", cm + CUSTOM, {"custom": [{"type": "String", "key": "plan", "value": "pro"}]}),
         (

@@ -10,17 +10,21 @@ import httpx
 import pytest
 import requests
 from hypothesis import given
+from support import AUTH_HEADERS, fixture_read
 
 import mockattr
+from mockattr import VENDOR_IDS
+from mockattr.contract import load_contract
 from mockattr.strategies import valid_requests
 from mockattr.testing.intercept import InterceptedMockattr
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
-GID = "061d2feb-81c2-4694-a74a-13cecbe7d2ce"
-READS = {  # one read per vendor, at its real host, with its own credential header
-    "chartmogul": (f"https://api.chartmogul.com/v1/customers/{ADAM}/attributes", {"Authorization": "Basic az0="}),
-    "bunce": ("https://api.bunce.so/v1/attributes", {"X-Authorization": "k"}),
-    "invisible_collector": (f"https://api.invisiblecollector.com/customers/{GID}", {"Authorization": "Bearer k"}),
+CHARTMOGUL = (f"https://api.chartmogul.com/v1/customers/{ADAM}/attributes", AUTH_HEADERS["chartmogul"]("k"))
+"""ChartMogul's retrieve, for the tests of one vendor's behaviour."""
+READS = {  # one read per vendor with a real host, at that host, with its own credential header
+    vendor: (f"https://{hosts[0]}{fixture_read(vendor)}", AUTH_HEADERS[vendor]("k"))
+    for vendor in VENDOR_IDS
+    if (hosts := load_contract(vendor).index.get("hosts"))
 }
 
 
@@ -52,7 +56,7 @@ def test_no_socket_is_opened(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("a socket was opened")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    url, headers = READS["chartmogul"]
+    url, headers = CHARTMOGUL
     with mockattr.intercept():
         assert requests.get(url, headers=headers, timeout=5).status_code == 200
         assert httpx.get(url, headers=headers).status_code == 200
@@ -85,7 +89,7 @@ def test_other_hosts_are_an_error_naming_them_when_not_allowed(server_url: str) 
 
 
 def test_network_faults_raise_what_each_library_raises() -> None:
-    url, headers = READS["chartmogul"]
+    url, headers = CHARTMOGUL
     with mockattr.intercept() as mock:
         mock.fail("chartmogul", "retrieve", network="reset")
         with pytest.raises(requests.ConnectionError):
@@ -97,7 +101,7 @@ def test_network_faults_raise_what_each_library_raises() -> None:
 
 
 def test_nested_intercepts_each_have_their_own_state() -> None:
-    url, headers = READS["chartmogul"]
+    url, headers = CHARTMOGUL
     with mockattr.intercept() as outer:
         requests.get(url, headers=headers, timeout=5)
         with mockattr.intercept() as inner:
@@ -124,7 +128,7 @@ def test_as_a_decorator_of_an_async_function() -> None:
 
 
 def test_the_fixture_is_fresh_and_journals(mockattr_intercept: InterceptedMockattr) -> None:
-    url, headers = READS["chartmogul"]
+    url, headers = CHARTMOGUL
     requests.put(url + "/custom", json={"custom": ["not an object"]}, headers=headers, timeout=5)
     [entry] = mockattr_intercept.requests()
     assert entry.status == 400 and entry.violations == ["custom: must be of type object, not array"]
@@ -161,7 +165,7 @@ def test_a_property_round_trip_at_default_settings(request) -> None:
 def test_calls_from_another_thread_reach_the_active_intercept() -> None:
     import threading
 
-    url, headers = READS["chartmogul"]
+    url, headers = CHARTMOGUL
     statuses: list[int] = []
     with mockattr.intercept() as mock:
         worker = threading.Thread(

@@ -3,7 +3,6 @@ breaks it."""
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
@@ -15,14 +14,11 @@ from openapi_spec_validator import validate
 
 from mockattr import VENDOR_IDS
 from mockattr.contract import load_contract
+from mockattr.contract.auth import vendor_client_headers
 from mockattr.contract.openapi import openapi_document
 
 SCHEMATHESIS = Path(sys.executable).with_name("st")
-AUTH = {
-    "chartmogul": "Authorization: Basic " + base64.b64encode(b"st-key:").decode(),
-    "bunce": "X-Authorization: st-key",
-    "invisible_collector": "Authorization: Bearer st-key",
-}
+AUTH = {vendor: "{}: {}".format(*next(iter(vendor_client_headers(vendor, "st-key").items()))) for vendor in VENDOR_IDS}
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:

@@ -10,6 +10,9 @@ import pytest
 import requests
 from support import start_serve
 
+from mockattr import VENDOR_IDS
+from mockattr.contract import load_contract
+
 EXAMPLES = str(Path(__file__).parent / "examples")
 EXAMPLE_COUNT = 10
 
@@ -226,13 +229,23 @@ def test_summary_names_what_the_suite_never_touched(pytester: pytest.Pytester) -
     pytester.makepyfile(LEAK_TESTS)
     report = pytester.path / "coverage.json"
     result = run_inline(pytester, f"--mockattr-report={report}")
+    data = json.loads(report.read_text())
+    assert sorted(data) == sorted(VENDOR_IDS)
+    for vendor, counts in data.items():
+        index = load_contract(vendor).index
+        assert counts["operations_total"] == len(index["operations"])
+        assert len(counts["operations_called"]) == (2 if vendor == "chartmogul" else 0)
+        assert counts["error_statuses_total"] > 0 and counts["error_statuses_seen"] == []
     result.stdout.fnmatch_lines(
         [
-            "mockattr: bunce 0/3 operations, 0/6 error statuses; chartmogul 2/10 operations, 0/11 error statuses; "
-            "invisible_collector 0/4 operations, 0/4 error statuses"
+            "mockattr: "
+            + "; ".join(
+                f"{vendor} {len(c['operations_called'])}/{c['operations_total']} operations, "
+                f"0/{c['error_statuses_total']} error statuses"
+                for vendor, c in sorted(data.items())
+            )
         ]
     )
-    data = json.loads(report.read_text())
     assert data["chartmogul"]["operations_called"] == ["update", "retrieve"]
     assert data["chartmogul"]["error_statuses_seen"] == [], "the 503 planned in test_a never fired"
     assert "add" in data["chartmogul"]["operations_not_called"]
