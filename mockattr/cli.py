@@ -250,6 +250,11 @@ def _upstreams(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
             raise click.BadParameter(f"{url!r} (for {vendor}) is not an http:// or https:// base URL")
+        if parts.username is not None or parts.password is not None:
+            raise click.BadParameter(
+                f"the URL for {vendor} carries a user name or password: leave it out (each client's own "
+                "credential header is forwarded; a secret in the URL would be printed, journaled and recorded)"
+            )
         upstreams[vendor] = url
     return upstreams
 

@@ -42,6 +42,10 @@ class Exchange:
     response_body: bytes
     source: Path
     index: int = 0
+    vendor: str | None = None
+    """The vendor the recording says this is (a proxy's HAR: ``_mockattr.vendor``), if it says."""
+    upstream: str | None = None
+    """The base URL the vendor was reached at (``_mockattr.upstream``): paths below it are the vendor's."""
 
     @property
     def where(self) -> str:
@@ -162,7 +166,13 @@ def _from_har(entry: dict[str, Any], source: Path, index: int) -> Exchange:
         response_body=_decoded(_text(content.get("text"), content.get("encoding")), response_headers),
         source=source,
         index=index,
+        vendor=_string((entry.get("_mockattr") or {}).get("vendor")),
+        upstream=_string((entry.get("_mockattr") or {}).get("upstream")),
     )
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _from_vcr(interaction: dict[str, Any], source: Path, index: int) -> Exchange:

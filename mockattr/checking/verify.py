@@ -1,10 +1,11 @@
 """Recorded traffic held to the contract offline (``mockattr verify``): match each exchange to a vendor
 operation, then check its request, status and response body at the vendor's (open) level.
 
-An exchange is a vendor's when its host is one of the ``hosts`` in the vendor's ``index.json``, or its
-path is mockattr's own layout ``/<vendor id>/...`` (on any host); with a root vendor, every path is that
-vendor's at the root. Paths are matched with the operations' own rules (``contract.routes``). An exchange
-no operation serves is skipped, not failed.
+An exchange is a vendor's when its host is one of the ``hosts`` in the vendor's ``index.json``, or the
+recording says so (a ``mockattr proxy`` HAR names the vendor and the upstream URL, whose path is the
+vendor's root), or its path is mockattr's own layout ``/<vendor id>/...`` (on any host); with a root
+vendor, every path is that vendor's at the root. Paths are matched with the operations' own rules
+(``contract.routes``). An exchange no operation serves is skipped, not failed.
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ class Matcher:
         url = urlsplit(exchange.url)
         host = (url.hostname or "").lower()
         vendor = self.root_vendor or self.hosts.get(host)
-        routes = self.at_root[vendor] if vendor else self.layout
         path = unquote(url.path) or "/"
+        if vendor is None and exchange.vendor in self.contracts and exchange.upstream:
+            below = unquote(urlsplit(exchange.upstream).path).rstrip("/")
+            if path.startswith(below + "/"):
+                vendor, path = exchange.vendor, path[len(below) :]
+        routes = self.at_root[vendor] if vendor else self.layout
         try:
             (vendor, operation_id), _ = routes.match(path, exchange.method)
         except MethodNotAllowed:

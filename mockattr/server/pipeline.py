@@ -291,8 +291,8 @@ class RequestPipeline:
         ``name`` (``route_not_found``, ``method_not_allowed``)."""
         entry = new_entry(request, vendor_id, None)
         entry.tenant = self.presented_credential(request, vendor_id)
-        entry.violations.append(f"no operation of {vendor_id} serves {request.method} {request.path}")
-        if self.forward is None:
+        if self.forward is None:  # a proxy forwards it: a vendor endpoint the contract does not cover
+            entry.violations.append(f"no operation of {vendor_id} serves {request.method} {request.path}")
             response = self.renderer.named(vendor_id, name)
         else:  # a proxy sends it on all the same, if it can read it
             try:

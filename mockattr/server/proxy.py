@@ -151,9 +151,11 @@ def unreachable_reason(err: Exception, timeout: float) -> str:
 
 
 def _innermost(err: BaseException) -> str:
-    """The message of the last exception in ``err``'s chain (the one nearest the socket)."""
-    while (err.__cause__ or err.__context__) is not None:
-        err = err.__cause__ or err.__context__  # type: ignore[assignment]
+    """The message of the last network error in ``err``'s chain (the one nearest the socket); the chain
+    stops at anything else (what was being handled when the request was sent, e.g. a routing miss)."""
+    network = (OSError, urllib3.exceptions.HTTPError, requests.RequestException)
+    while isinstance(following := err.__cause__ or err.__context__, network):
+        err = following
     return str(err)[:200]
 
 
@@ -261,6 +263,7 @@ class Forwarder:
                 total_ms=(done - clock) * 1000,
                 extra={
                     "vendor": entry.vendor,
+                    "upstream": self.upstreams[entry.vendor],
                     "operation": entry.operation,
                     "violations": entry.violations,
                     "drift": entry.drift,
