@@ -154,6 +154,12 @@ class UsageLine(click.ClickException):
 )
 @log_requests_option
 @admin_token_option
+@click.option(
+    "--no-journal",
+    is_flag=True,
+    help="Keep no journal of requests (for load tests: less work per request); GET /__mockattr/requests "
+    "then answers 409.",
+)
 def serve(
     host: str,
     port: int,
@@ -165,6 +171,7 @@ def serve(
     tls: bool,
     log_requests: bool,
     admin_token: str | None,
+    no_journal: bool,
 ) -> None:
     """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM (requests in flight are answered
     first).
@@ -184,6 +191,7 @@ def serve(
             api_keys=api_keys or None,
             max_tenants=max_tenants,
             state_file=state_file,
+            journal=not no_journal,
         )
     except (FixtureError, VendorError, StateFileError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err

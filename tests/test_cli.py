@@ -192,6 +192,21 @@ def test_without_log_requests_serve_prints_no_request_lines(servers) -> None:
     assert servers.stderr(process) == ""
 
 
+def test_no_journal_keeps_no_journal_and_says_so_while_state_and_faults_work(servers) -> None:
+    _, urls = servers.start("--no-journal")
+    url = f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes"
+    changed = requests.put(f"{url}/custom", json={"custom": {"salesRep": "Zoe"}}, headers=basic("k"), timeout=5)
+    assert changed.status_code == 200, changed.text
+    assert requests.get(url, headers=basic("k"), timeout=5).json()["custom"]["salesRep"] == "Zoe"
+    fault = {"vendor": "chartmogul", "operation": "retrieve", "status": 503, "times": 1}
+    assert requests.post(f"{urls['admin']}/faults", json=fault, timeout=5).status_code in (200, 201)
+    assert requests.get(url, headers=basic("k"), timeout=5).status_code == 503
+    journal = requests.get(f"{urls['admin']}/requests", timeout=5)
+    assert journal.status_code == 409 and "--no-journal" in journal.json()["error"]
+    namespaced = requests.get(urls["admin"].replace("/__mockattr", "/__ns/n1/__mockattr") + "/requests", timeout=5)
+    assert namespaced.status_code == 409, "a namespace has no journal either"
+
+
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "tls"])
 def test_serve_leaves_nothing_in_the_temporary_directory(tmp_path: Path, tls: bool) -> None:
     temporary = tmp_path / "tmp"

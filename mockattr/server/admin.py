@@ -250,6 +250,8 @@ def requests_list() -> Response:
     ``?limit=`` (1 to 1000, default 100) and ``?after=ID`` page through it, ``?vendor=`` and
     ``?operation=`` filter it."""
     own: OwnTenant | None = g.own_tenant
+    if not _runtime().journal.enabled:
+        raise BadAdminRequest("the journal is off (mockattr serve --no-journal): nothing is recorded", 409)
     limit, after = _whole("limit", PAGE_SIZE, 1, MAX_PAGE), _whole("after", 0, 0, None)
     keep = None if own is None else (lambda e: _owned(e, own))
     entries = _runtime().journal.entries(_vendor(required=False), request.args.get("operation"), after, keep)

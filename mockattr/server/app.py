@@ -28,6 +28,7 @@ def create_app(
     state_file: Path | str | None = None,
     proxy: ProxySettings | None = None,
     admin_token: str | None = None,
+    journal: bool = True,
 ) -> Flask:
     """The mock server as a WSGI app. Every vendor path is answered by ``mockattr.server.routing`` ahead of
     Flask, so Flask (its hooks and signals) sees only the admin API.
@@ -38,6 +39,9 @@ def create_app(
     used tenant is dropped; with ``state_file``, every tenant's world is kept in that SQLite file and a
     tenant past ``max_tenants`` is refused with the vendor's 429. Raises ``FixtureError`` for bad fixtures,
     ``VendorError`` for a vendor missing a piece and ``StateFileError`` for a state file that cannot be used.
+
+    With ``journal=False`` (``serve --no-journal``, for load tests) nothing is journaled, and the admin
+    API's ``requests`` answers 409 saying so.
 
     With ``admin_token``, every admin call but ``health`` needs the header ``X-Mockattr-Admin-Token``,
     or is limited to the caller's own tenant (``mockattr.server.admin``).
@@ -57,6 +61,7 @@ def create_app(
         logger=app.logger,
         proxy=proxy,
         admin_token=admin_token,
+        journal=journal,
     )
     app.extensions["mockattr"] = runtime
     app.register_blueprint(admin_blueprint)

@@ -86,14 +86,18 @@ def _size(entry: JournalEntry) -> int:
 
 
 class Journal:
-    """A thread-safe list of entries, oldest first, bounded in count and in body bytes."""
+    """A thread-safe list of entries, oldest first, bounded in count and in body bytes. A journal not
+    ``enabled`` (``serve --no-journal``, for load tests) keeps nothing."""
 
-    def __init__(self, limit: int = JOURNAL_LIMIT, byte_limit: int = JOURNAL_BYTES) -> None:
+    def __init__(self, limit: int = JOURNAL_LIMIT, byte_limit: int = JOURNAL_BYTES, enabled: bool = True) -> None:
+        self.enabled = enabled
         self._entries: deque[JournalEntry] = deque()
         self._limit, self._byte_limit, self._bytes, self._count = limit, byte_limit, 0, 0
         self._lock = threading.Lock()
 
     def add(self, entry: JournalEntry) -> None:
+        if not self.enabled:
+            return
         with self._lock:
             self._count += 1
             entry.id = self._count

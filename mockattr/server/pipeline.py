@@ -186,6 +186,8 @@ class RequestPipeline:
         return slowed(Response(payload, reply.status, mimetype=JSON if payload else None), fault)
 
     def _journal(self, entry: JournalEntry, response: Response) -> None:
+        if not self.journal.enabled and not REQUEST_LOG.isEnabledFor(logging.INFO):
+            return
         entry.status = 0 if isinstance(response, DroppedConnection) else response.status_code
         if entry.response_body is None:  # a proxy has put the vendor's answer there, decoded
             entry.response_body = getattr(response, "sent", None) or response.get_data()

@@ -54,6 +54,7 @@ class Runtime:
         logger: logging.Logger | None = None,
         proxy: ProxySettings | None = None,
         admin_token: str | None = None,
+        journal: bool = True,
     ) -> None:
         self.tenants = Tenants(vendor_ids, fixtures_dir=fixtures_dir, max_tenants=max_tenants, state_file=state_file)
         self.vendors, self.contracts = self.tenants.vendors, self.tenants.contracts
@@ -62,7 +63,7 @@ class Runtime:
         self.admin_token = admin_token
         """With a token, the admin API (but health) needs it, or a tenant's own credential for its own
         tenant (``mockattr.server.admin``); None: the admin API is open (a loopback server)."""
-        self.journal = Journal()
+        self.journal = Journal(enabled=journal)
         self.faults = FaultPlan()
         self.renderer = ErrorRenderer(self.vendors, self.contracts, logger or logging.getLogger("mockattr"))
         self.upstreams = dict(proxy.upstreams) if proxy else {}
@@ -86,7 +87,7 @@ class Runtime:
         """A runtime for namespace ``name``: no tenants, seeds, journal entries or faults yet."""
         child = copy.copy(self)
         child.tenants = self.tenants.sibling(min(NAMESPACE_MAX_TENANTS, self.tenants.store.max_tenants))
-        child.journal, child.faults = Journal(), FaultPlan()
+        child.journal, child.faults = Journal(enabled=self.journal.enabled), FaultPlan()
         child.pipeline = RequestPipeline(
             child.tenants,
             self.renderer,
