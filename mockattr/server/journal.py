@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,6 +28,22 @@ def redacted_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 def redact(headers: Any) -> dict[str, str]:
     """Request headers with credentials replaced by ``[redacted]`` (``redacted_pairs``)."""
     return dict(redacted_pairs(headers.items()))
+
+
+def redacted_environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """A WSGI request's headers, named as werkzeug names them (``Content-Type``, ``X-Authorization``),
+    credentials redacted (``redacted_pairs``); read from the environ directly, as it is done per request."""
+    secret = secret_headers()
+    found = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+            name = key[5:].replace("_", "-").title()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            name = key.replace("_", "-").title()
+        else:
+            continue
+        found[name] = "[redacted]" if name.lower() in secret else value
+    return found
 
 
 def decode_body(raw: bytes | str | None) -> Any:

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 from mockattr.contract import Contract, Operation, auth, violations
 from mockattr.contract.errors import ApiError
 from mockattr.server.faults import DroppedConnection, Fault, FaultPlan, network_fault, slowed
-from mockattr.server.journal import Journal, JournalEntry, decode_body, redact
+from mockattr.server.journal import Journal, JournalEntry, decode_body, redacted_environ_headers
 from mockattr.server.jsonio import JSON, dump_json, json_problems, parse_json
 from mockattr.server.rendering import ErrorRenderer
 from mockattr.server.store import TenantLimit
@@ -47,6 +47,10 @@ returns the vendor's answer, noting what in it broke the contract (``drift``).""
 
 class MalformedBody(ValueError):
     """A body that cannot be read as sent (e.g. broken chunked encoding)."""
+
+
+CREDENTIALS_KEPT = 4096
+"""Header values whose credential is kept read (past it, the cache starts again: memory stays bounded)."""
 
 
 def read_limited_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -89,14 +93,15 @@ def _decoded(entry: JournalEntry) -> Callable[[], Any]:
 
 
 def new_entry(request: Request, vendor_id: str, operation_id: str | None) -> JournalEntry:
-    """A journal entry for ``request``, credentials redacted, not yet answered."""
+    """A journal entry for ``request``, not yet answered; its headers are copied (credentials redacted)
+    only when it is journaled."""
     return JournalEntry(
         vendor=vendor_id,
         operation=operation_id,
         method=request.method,
         path=request.path,
         query=request.query_string.decode("latin-1"),
-        headers=redact(request.headers),
+        headers={},
         request_body=None,
     )
 
@@ -119,6 +124,8 @@ class RequestPipeline:
         self.api_keys = api_keys
         self.contracts: Mapping[str, Contract] = tenants.contracts
         self.forward, self.body_limit = forward, body_limit
+        self._credentials: dict[tuple[str, str], str | None] = {}
+        """Credentials read from header values, by vendor and value (``presented_credential``)."""
 
     # --- the path ------------------------------------------------------------------------------
 
@@ -133,7 +140,7 @@ class RequestPipeline:
         except Exception:  # a 500 is journaled too (a full disk under --state-file, a bug)
             response = self.renderer.unexpected(request, vendor_id)
         if self.tenants.generation == generation:
-            self._journal(entry, response)
+            self._journal(request, entry, response)
         return response
 
     def _answer(
@@ -185,9 +192,10 @@ class RequestPipeline:
             return response
         return slowed(Response(payload, reply.status, mimetype=JSON if payload else None), fault)
 
-    def _journal(self, entry: JournalEntry, response: Response) -> None:
+    def _journal(self, request: Request, entry: JournalEntry, response: Response) -> None:
         if not self.journal.enabled and not REQUEST_LOG.isEnabledFor(logging.INFO):
             return
+        entry.headers = redacted_environ_headers(request.environ)
         entry.status = 0 if isinstance(response, DroppedConnection) else response.status_code
         if entry.response_body is None:  # a proxy has put the vendor's answer there, decoded
             entry.response_body = getattr(response, "sent", None) or response.get_data()
@@ -234,11 +242,20 @@ class RequestPipeline:
         return raw
 
     def presented_credential(self, request: Request, vendor_id: str) -> str | None:
-        """The credential ``request`` carries for ``vendor_id`` (accepted or not), or None."""
+        """The credential ``request`` carries for ``vendor_id`` (accepted or not), or None. Read from the
+        header once per distinct value (a client sends the same one on every request)."""
         vendor = self.tenants.vendors[vendor_id]
         if vendor.credential is not None:
             return vendor.credential(request)
-        return auth.credential(self.contracts[vendor_id].index["auth"]["openapi"], request.headers)
+        scheme = self.contracts[vendor_id].index["auth"]["openapi"]
+        name = auth.header_name(scheme)
+        value = request.headers.get(name, "")
+        key = (vendor_id, value)
+        if key not in self._credentials:
+            if len(self._credentials) >= CREDENTIALS_KEPT:
+                self._credentials.clear()
+            self._credentials[key] = auth.credential(scheme, {name: value})
+        return self._credentials[key]
 
     def credential(
         self, request: Request, vendor_id: str, noted: list[str] | None = None, presented: str | None = None
@@ -302,7 +319,7 @@ class RequestPipeline:
                 response = self.forward(request, vendor_id, None, entry)
             except ApiError as err:
                 response = self.renderer.error(vendor_id, err)
-        self._journal(entry, response)
+        self._journal(request, entry, response)
         return response
 
     def http_error(self, request: Request, vendor_id: str | None, exc: HTTPException) -> Response:

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 
+ROUTES_KEPT = 4096
+"""Matched paths the router remembers (past it, it starts again: memory stays bounded)."""
+
+
 class OperationRouter:
     """A WSGI app serving every vendor path of ``runtime``, and the admin API through ``admin_app``."""
 
@@ -47,6 +51,8 @@ class OperationRouter:
         self.admin_app = admin_app
         self.routes = operation_routes(runtime.contracts, runtime.prefix)
         """Bound once: matching reads only the path and method, so every thread can share it."""
+        self._matched: dict[tuple[str, str], tuple[tuple[str, str | None], dict[str, str]]] = {}
+        """Paths matched to an operation, by method and path: a client calls the same few again and again."""
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         runtime = self._namespace(environ)
@@ -90,7 +96,7 @@ class OperationRouter:
         pipeline = runtime.pipeline
         path = REPEATED_SLASHES.sub("/", request.path)  # as nginx's merge_slashes: `base/` + `/customers`
         try:
-            (vendor_id, operation_id), params = self.routes.match(path, request.method)
+            (vendor_id, operation_id), params = self._match(path, request.method)
         except MethodNotAllowed as exc:
             vendor_id = runtime.vendor_for_path(path)
             assert vendor_id is not None  # the path is one of its operations'
@@ -106,6 +112,18 @@ class OperationRouter:
         if operation_id is None:  # an endpoint of the vendor's that the mock does not serve (index.json unserved)
             return pipeline.unrouted(request, vendor_id, "route_not_found")
         return pipeline.serve(request, vendor_id, operation_id, params)
+
+    def _match(self, path: str, method: str) -> tuple[tuple[str, str | None], dict[str, str]]:
+        """``routes.match``, remembered for paths it matched (up to ``ROUTES_KEPT``; misses raise as ever)."""
+        key = (method, path)
+        found = self._matched.get(key)
+        if found is None:
+            found = self.routes.match(path, method)
+            if len(self._matched) >= ROUTES_KEPT:
+                self._matched.clear()
+            self._matched[key] = found
+        endpoint, params = found
+        return endpoint, dict(params)
 
 
 def _with_version(start_response: StartResponse) -> StartResponse:
