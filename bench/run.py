@@ -7,7 +7,10 @@ time (Java 17 runs WireMock); the server comparison wants `pip install '.[bench]
 Each target is started fresh, loaded from a separate wrk process over loopback for a fixed time, then
 stopped. The main table runs its targets in turn, ``--rounds`` times, and reports medians: requests per
 second, p50 and p99 latency, the server's peak memory (VmHWM of its process tree), its CPU time per
-request, and the median of each round's ratio to the bare Flask ceiling and to Prism. Also: mockattr and
+request, and the median of each round's ratio to the bare Flask ceiling, to Prism ``-m`` and to WireMock
+with its defaults and with its journal off. Each peer runs in its default configuration and in its
+fastest documented one (Prism with and without ``-m``; the WireMock jar with defaults and with
+``--no-request-journal --disable-request-logging``), and mockattr with and without ``--no-journal``. Also: mockattr and
 the ceiling on each candidate server, the pytest plugin's start-up (session start to first request
 served) and per-test reset in fresh processes, and how `update` latency grows with the customers in a
 tenant and with the number of tenants.
@@ -257,7 +260,9 @@ def ensure_node_tools() -> None:
         )
 
 
-def prism_target(folder: Path) -> Target:
+def prism_target(folder: Path, multiprocess: bool) -> Target:
+    """Prism 5 mocking ``mockattr openapi --vendor chartmogul``'s document; ``multiprocess``: with ``-m``,
+    its fastest documented configuration."""
     spec = folder / "chartmogul.openapi.json"
     spec.write_text(
         subprocess.run(
@@ -268,14 +273,17 @@ def prism_target(folder: Path) -> Target:
         ).stdout
     )
     port = free_port()
-    return Target(  # -m: Prism's multiprocess mode, its fastest documented configuration
-        [str(NODE / "node_modules" / ".bin" / "prism"), "mock", "-m", "-p", str(port), "-h", "127.0.0.1", str(spec)],
+    mode = ["-m"] if multiprocess else []
+    return Target(
+        [str(NODE / "node_modules" / ".bin" / "prism"), "mock", *mode, "-p", str(port), "-h", "127.0.0.1", str(spec)],
         f"http://127.0.0.1:{port}",
         RETRIEVE_PATH,
     )
 
 
-def wiremock_target(folder: Path, body: dict) -> Target:
+def wiremock_target(folder: Path, body: dict, fastest: bool) -> Target:
+    """The WireMock 3 jar itself (no npm wrapper) with one stub for the same path and body; ``fastest``:
+    with its request journal and request logging off, its fastest documented configuration."""
     (folder / "mappings").mkdir(exist_ok=True)
     (folder / "mappings" / "update.json").write_text(
         json.dumps(
@@ -287,19 +295,9 @@ def wiremock_target(folder: Path, body: dict) -> Target:
     )
     port = free_port()
     jar = next((NODE / "node_modules" / "wiremock").rglob("wiremock-standalone-*.jar"))
-    return Target(  # the jar itself (no npm wrapper), journal and request logging off: its fastest documented setup
-        [
-            "java",
-            "-jar",
-            str(jar),
-            "--port",
-            str(port),
-            "--root-dir",
-            str(folder),
-            "--disable-banner",
-            "--no-request-journal",
-            "--disable-request-logging",
-        ],
+    quiet = ["--no-request-journal", "--disable-request-logging"] if fastest else []
+    return Target(
+        ["java", "-jar", str(jar), "--port", str(port), "--root-dir", str(folder), "--disable-banner", *quiet],
         f"http://127.0.0.1:{port}",
         "/__admin/mappings",
     )
@@ -459,6 +457,9 @@ def main_loads(folder: Path, skip: set[str], baseline: Path | None = None) -> di
     update, retrieve = "/chartmogul" + UPDATE_PATH, "/chartmogul" + RETRIEVE_PATH
     loads = {
         "update": Load("mockattr update (PUT custom)", mockattr_target, update, UPDATE_BODY),
+        "update no journal": Load(
+            "mockattr update, --no-journal", partial(mockattr_target, ["--no-journal"]), update, UPDATE_BODY
+        ),
         "retrieve": Load("mockattr retrieve (GET)", mockattr_target, retrieve, method="GET"),
         **(
             {
@@ -489,21 +490,21 @@ def main_loads(folder: Path, skip: set[str], baseline: Path | None = None) -> di
             auth=False,
         ),
     }
-    if "prism" not in skip:
-        loads["prism"] = Load(
-            "Prism 5 -m (multiprocess) mock of the same operation",
-            partial(prism_target, folder),
-            UPDATE_PATH,
-            UPDATE_BODY,
-        )
-    if "wiremock" not in skip:
-        loads["wiremock"] = Load(
-            "WireMock 3 jar, no journal or request log, same path and body",
-            partial(wiremock_target, folder, stub_body),
-            UPDATE_PATH,
-            UPDATE_BODY,
-            auth=False,
-        )
+    prism, wiremock = partial(prism_target, folder), partial(wiremock_target, folder, stub_body)
+    peers = [  # each peer with its defaults, then in its fastest documented configuration
+        ("prism", "prism default", "Prism 5 mock of the same operation, defaults", partial(prism, False)),
+        ("prism", "prism", "Prism 5 -m (multiprocess), the same", partial(prism, True)),
+        (
+            "wiremock",
+            "wiremock default",
+            "WireMock 3 jar, defaults (journal on), same path and body",
+            partial(wiremock, False),
+        ),
+        ("wiremock", "wiremock", "WireMock 3 jar, no journal or request log, the same", partial(wiremock, True)),
+    ]
+    for peer, key, name, start in peers:
+        if peer not in skip:  # WireMock's stub matches the path alone: no credential is sent to it
+            loads[key] = Load(name, start, UPDATE_PATH, UPDATE_BODY, auth=peer == "prism")
     return loads
 
 
@@ -538,7 +539,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         rounds = in_rounds(main_loads(Path(folder), skip, args.baseline), args.rounds, d, c)
     print(f"Median of {args.rounds} rounds; ratios are the median (and range) of each round's own ratio.\n")
-    print_medians("target", rounds, {"bare Flask": rounds.get("flask"), "Prism": rounds.get("prism")})
+    bases = {
+        "bare Flask": rounds.get("flask"),
+        "Prism -m": rounds.get("prism"),
+        "WireMock defaults": rounds.get("wiremock default"),
+        "WireMock no journal": rounds.get("wiremock"),
+    }
+    print_medians("target", rounds, bases)
 
     if "servers" not in skip:
         print(
