@@ -419,20 +419,26 @@ def invalid_requests(
 
 QUERY_PROBES = ("", "x", "0", "-1", "1.5", "true", "a b", "%", "9" * 20, "x" * 300)
 """Query values tried on each parameter: a parameter no probe breaks is left out of invalid queries."""
+UNKNOWN_PARAMETER = {"unexpected_parameter": "x"}
+"""A query the schema refuses when it takes no other parameters."""
 
 
 def _invalid_queries(vendor: str, ref: str) -> st.SearchStrategy[dict[str, str]] | None:
-    """One-parameter queries the schema at ``ref`` rejects: probes and drawn text (None: no parameter
-    can be broken by its value)."""
+    """Queries the schema at ``ref`` rejects: one parameter with a probe or drawn text that breaks it, or
+    an unknown parameter where the schema takes none (None: no query breaks it)."""
+    from_ref(vendor, ref)  # UnsupportedSchema, naming the keywords, when the schema cannot be drawn from
     validator = vendor_contract(vendor).validator(ref)
     names = sorted(resolved(vendor, ref).get("properties", {}))
     breakable = {name: [v for v in QUERY_PROBES if not validator.is_valid({name: v})] for name in names}
     breakable = {name: probes for name, probes in breakable.items() if probes}
-    if not breakable:
-        return None
-    values = st.one_of(st.text(max_size=8), st.text(min_size=1, max_size=400))
-    return (
-        st.sampled_from(sorted(breakable))
-        .flatmap(lambda name: st.one_of(st.sampled_from(breakable[name]), values).map(lambda value: {name: value}))
-        .filter(lambda q: not validator.is_valid(q))
-    )
+    choices: list[st.SearchStrategy[dict[str, str]]] = []
+    if not validator.is_valid(UNKNOWN_PARAMETER):
+        choices.append(st.just(dict(UNKNOWN_PARAMETER)))
+    if breakable:
+        values = st.one_of(st.text(max_size=8), st.text(min_size=1, max_size=400))
+        choices.append(
+            st.sampled_from(sorted(breakable)).flatmap(
+                lambda name: st.one_of(st.sampled_from(breakable[name]), values).map(lambda value: {name: value})
+            )
+        )
+    return st.one_of(choices).filter(lambda q: not validator.is_valid(q)) if choices else None

@@ -279,6 +279,15 @@ def test_an_upstream_that_never_answers_is_a_502_after_the_timeout(start_proxy: 
     assert answer.status_code == 502 and answer.json()["message"].endswith("unreachable: no answer within 0.5 s")
 
 
+def test_an_https_upstream_that_never_completes_the_handshake_says_so(start_proxy: Any) -> None:
+    with socket.socket() as silent:  # takes the connection, never answers the TLS hello
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        proxy = start_proxy({"chartmogul": f"https://127.0.0.1:{silent.getsockname()[1]}"}, timeout=30)
+        answer = requests.get(f"{proxy}/chartmogul{RETRIEVE}", headers=basic("k"), timeout=20)
+    assert answer.status_code == 502 and answer.json()["message"].endswith("no TLS handshake within 5 s"), answer.text
+
+
 # --- the CLI and the HAR file ----------------------------------------------------------------------
 
 

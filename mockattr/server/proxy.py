@@ -139,6 +139,8 @@ def unreachable_reason(err: Exception, timeout: float) -> str:
     if isinstance(err, requests.exceptions.ConnectTimeout):
         return f"no connection within {CONNECT_TIMEOUT:g} s"
     if isinstance(err, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError)):
+        if "read timeout" in str(err) and f"read timeout={timeout:g})" not in str(err):
+            return f"no TLS handshake within {CONNECT_TIMEOUT:g} s"  # the handshake runs under the connect timeout
         return f"no answer within {timeout:g} s"
     cause: BaseException | None = err
     while cause is not None:
