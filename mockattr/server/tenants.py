@@ -30,7 +30,7 @@ class Tenants:
         self.contracts: dict[str, Contract] = {}
         self.fixtures: dict[str, dict[str, Any]] = {}
         for vendor_id in vendor_ids:
-            check_vendor(vendor_id)
+            check_vendor(vendor_id, fixture=False)  # load_fixture, next, checks the fixture
             self.vendors[vendor_id] = load_vendor(vendor_id)
             contract = self.contracts[vendor_id] = load_contract(vendor_id)
             self.fixtures[vendor_id] = load_fixture(vendor_id, contract, fixtures_dir, self.vendors[vendor_id])
