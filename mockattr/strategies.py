@@ -109,9 +109,14 @@ def resolved(vendor: str, ref: str) -> dict[str, Any]:
 def from_ref(vendor: str, ref: str) -> st.SearchStrategy[Any]:
     """Values of the schema at ``ref`` (e.g. ``common.json#/$defs/key``) of the vendor's contract;
     ``UnsupportedSchema`` naming the vendor, the schema and the keywords it cannot draw from."""
+    _drawable(vendor, ref)
+    return from_schema(resolved(vendor, ref), vendor_contract(vendor).validator(ref)).filter(sendable)
+
+
+def _drawable(vendor: str, ref: str) -> None:
+    """``UnsupportedSchema`` naming the vendor, the schema and its keywords, when the walker cannot draw from it."""
     if unknown := unsupported_keywords(resolved(vendor, ref)):
         raise UnsupportedSchema(f"{vendor} {ref}: the strategies cannot draw from {', '.join(sorted(unknown))}")
-    return from_schema(resolved(vendor, ref), vendor_contract(vendor).validator(ref)).filter(sendable)
 
 
 def drawing_problems(vendor: str) -> list[str]:
@@ -426,7 +431,7 @@ UNKNOWN_PARAMETER = {"unexpected_parameter": "x"}
 def _invalid_queries(vendor: str, ref: str) -> st.SearchStrategy[dict[str, str]] | None:
     """Queries the schema at ``ref`` rejects: one parameter with a probe or drawn text that breaks it, or
     an unknown parameter where the schema takes none (None: no query breaks it)."""
-    from_ref(vendor, ref)  # UnsupportedSchema, naming the keywords, when the schema cannot be drawn from
+    _drawable(vendor, ref)
     validator = vendor_contract(vendor).validator(ref)
     names = sorted(resolved(vendor, ref).get("properties", {}))
     breakable = {name: [v for v in QUERY_PROBES if not validator.is_valid({name: v})] for name in names}

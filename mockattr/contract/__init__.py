@@ -173,6 +173,13 @@ _TWIN_SCHEMAS: dict[int, Callable[[], dict[str, Any]]] = {}
 the start-up of an app (bench/README.md)."""
 
 
+def with_twin(validator: Validator, schema: dict[str, Any]) -> Validator:
+    """``validator`` (of the self-contained ``schema``), given a jsonschema-rs twin like a contract
+    validator's, for a schema read outside a contract (e.g. ``index.schema.json``)."""
+    _TWIN_SCHEMAS[id(validator)] = lambda: schema
+    return validator
+
+
 def fast_twin(validator: Validator) -> Any:
     """The jsonschema-rs twin of a contract validator, compiled on first use; None for other validators.
     Two threads may compile one twin at once: both get an equal twin, and one is kept."""

@@ -310,7 +310,7 @@ class RequestPipeline:
         ``name`` (``route_not_found``, ``method_not_allowed``)."""
         entry = new_entry(request, vendor_id, None)
         entry.tenant = self.presented_credential(request, vendor_id)
-        if self.forward is None:  # a proxy forwards it: a vendor endpoint the contract does not cover
+        if self.forward is None:  # the mock cannot answer it; through a proxy it is an endpoint left uncovered
             entry.violations.append(f"no operation of {vendor_id} serves {request.method} {request.path}")
             response = self.renderer.named(vendor_id, name)
         else:  # a proxy sends it on all the same, if it can read it
