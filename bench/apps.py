@@ -1,7 +1,8 @@
 """Run one app on one HTTP server, for bench/run.py: the mockattr app or the bare-Flask ceiling (a constant
-JSON body), on the server `mockattr serve` uses (waitress) or on another one being compared.
+JSON body), on the server `mockattr serve` uses (uvicorn) or on another one being compared.
 
-    python bench/apps.py SERVER APP PORT     SERVER: werkzeug | waitress | gunicorn | granian   APP: mockattr | bare
+    python bench/apps.py SERVER APP PORT     SERVER: uvicorn | werkzeug | waitress | gunicorn | granian
+                                             APP: mockattr | bare
 
 gunicorn and granian come with `pip install '.[bench]'`. Each server gets 8 threads, as `mockattr serve` has.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 from flask import Flask, Response
 
 BODY = '{"custom":{"CAC":213,"utmCampaign":"social media 1","pro":true,"channel":"Twitter"}}'
-SERVERS = ("werkzeug", "waitress", "gunicorn", "granian")
+SERVERS = ("uvicorn", "werkzeug", "waitress", "gunicorn", "granian")
 
 
 def bare_app() -> Flask:
@@ -41,14 +42,19 @@ def main() -> None:
     server, app_name, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     factory = {"bare": bare_app, "mockattr": mockattr_app}[app_name]
     here = str(Path(__file__).resolve().parent)
-    if server == "werkzeug":
+    if server == "uvicorn":
+        from mockattr.serving.uvicorn_server import bind as bind_uvicorn
+        from mockattr.serving.uvicorn_server import serve_until_signalled
+
+        serve_until_signalled(bind_uvicorn(factory(), "127.0.0.1", port), lambda: None)
+    elif server == "werkzeug":
         from mockattr.serving.werkzeug_server import bind
 
         bind(factory(), "127.0.0.1", port).serve_forever()
     elif server == "waitress":
-        from mockattr.serving.waitress_server import bind as bind_waitress
+        from waitress import serve  # mockattr serve's server before uvicorn
 
-        bind_waitress(factory(), "127.0.0.1", port).run()
+        serve(factory(), host="127.0.0.1", port=port, threads=8, _quiet=True)
     elif server == "gunicorn":
         command = ["-m", "gunicorn", "--chdir", here, "-b", f"127.0.0.1:{port}", "-k", "gthread", "--threads", "8"]
         os.execv(sys.executable, [sys.executable, *command, f"apps:{app_name}_app()"])

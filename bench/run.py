@@ -225,7 +225,7 @@ def app_target(server: str, app: str) -> Target:
 
 
 def installed(server: str) -> bool:
-    return server in ("werkzeug", "waitress") or importlib.util.find_spec(server) is not None
+    return server == "werkzeug" or importlib.util.find_spec(server) is not None
 
 
 def compare_servers(duration: int, connections: int) -> list[tuple[str, Result, Result]]:
@@ -484,7 +484,7 @@ def main_loads(folder: Path, skip: set[str], baseline: Path | None = None) -> di
         ),
         "flask": Load(
             "bare Flask, constant JSON, same server",
-            partial(app_target, "waitress", "bare"),
+            partial(app_target, "uvicorn", "bare"),
             UPDATE_PATH,
             UPDATE_BODY,
             auth=False,

@@ -25,7 +25,7 @@ from mockattr.server.pipeline import REQUEST_LOG
 from mockattr.server.proxy import READ_TIMEOUT, ProxySettings
 from mockattr.server.runtime import runtime_of
 from mockattr.server.store import DEFAULT_MAX_TENANTS
-from mockattr.serving import waitress_server as standalone
+from mockattr.serving import uvicorn_server as standalone
 from mockattr.serving import werkzeug_server as tls_server
 from mockattr.serving.tls import Certificates, generate
 from mockattr.vendors import FixtureError, VendorError
@@ -178,7 +178,7 @@ def serve(
 
     Each credential is its own tenant, seeded from the fixtures on first use, within the limits of each
     vendor's index.json. The admin API is under /__mockattr/: health, reset, state, seed, requests (the
-    journal) and faults. The server is waitress (with --tls, werkzeug's threaded server); a connection
+    journal) and faults. The server is uvicorn (with --tls, werkzeug's threaded server); a connection
     silent for 10 s is closed; bodies over 1 MiB are refused.
     """
     _log_requests(log_requests)
@@ -196,8 +196,8 @@ def serve(
     except (FixtureError, VendorError, StateFileError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err
     if not tls:
-        _serve_waitress(app, host, port)
-    else:  # waitress has no TLS: werkzeug's threaded server; the CA's folder goes when it stops
+        _serve_plain(app, host, port)
+    else:  # with TLS: werkzeug's threaded server; the CA's folder goes when it stops
         with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
             certificates = generate(Path(folder))
             server = _listening(tls_server.bind, app, host, port, certificates.server_context(), drain=True)
@@ -215,8 +215,8 @@ def _listening(bind: Callable[..., T], app: Flask, host: str, port: int, *args: 
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
 
 
-def _serve_waitress(app: Flask, host: str, port: int) -> None:
-    """Serve ``app`` with waitress until SIGTERM or Ctrl-C, announcing it once it listens."""
+def _serve_plain(app: Flask, host: str, port: int) -> None:
+    """Serve ``app`` with uvicorn until SIGTERM or Ctrl-C, announcing it once it listens."""
     http_server = _listening(standalone.bind, app, host, port)
     standalone.serve_until_signalled(http_server, lambda: _announce(app, standalone.base_url(http_server)))
 
@@ -333,7 +333,7 @@ def proxy(
     except OSError as err:  # the HAR file
         raise click.ClickException(f"cannot write {record}: {err.strerror or err}") from err
     try:
-        _serve_waitress(app, host, port)
+        _serve_plain(app, host, port)
     finally:
         forwarder = runtime_of(app).forwarder
         assert forwarder is not None

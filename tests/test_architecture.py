@@ -14,7 +14,7 @@ import pytest
 import mockattr
 
 PACKAGE = Path(mockattr.__file__).parent
-SERVER_MODULES = ("flask", "waitress", "sqlite3", "mockattr.server", "mockattr.serving")
+SERVER_MODULES = ("flask", "uvicorn", "sqlite3", "mockattr.server", "mockattr.serving")
 
 
 def loaded_after(statement: str) -> set[str]:

@@ -1,6 +1,6 @@
 """Faults a real network has, and faults limited to one credential or one body: each shown with the
 exception the client library raises, on the plugin's server (werkzeug) and on `mockattr serve`
-(waitress), as a client meets them."""
+(uvicorn), as a client meets them."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ UPDATE = f"/v1/customers/{ADAM}/attributes/custom"
 
 @pytest.fixture(params=["plugin", "serve"])
 def mock(request: pytest.FixtureRequest, mockattr: MockattrHandle, servers: ServeProcesses) -> Iterator[Mockattr]:
-    """A handle on the plugin's server (werkzeug), or on a `mockattr serve` process (waitress)."""
+    """A handle on the plugin's server (werkzeug), or on a `mockattr serve` process (uvicorn)."""
     if request.param == "plugin":
         yield mockattr
     else:

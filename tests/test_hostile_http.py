@@ -1,5 +1,5 @@
 """Hostile HTTP, as raw bytes on a socket, against the plugin's server (werkzeug) and `mockattr serve`
-(waitress): undecodable credentials, a 405's Allow, repeated slashes, and what the journal keeps. Quick, so
+(uvicorn): undecodable credentials, a 405's Allow, repeated slashes, and what the journal keeps. Quick, so
 that a change of HTTP server cannot bring any of these back unnoticed."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ ATTRIBUTES = f"/chartmogul/v1/customers/{ADAM}/attributes"
 
 @pytest.fixture(params=["plugin", "serve"])
 def base(request: pytest.FixtureRequest, servers: ServeProcesses) -> Iterator[str]:
-    """The base URL of the plugin's werkzeug server, then of a `mockattr serve` process (waitress)."""
+    """The base URL of the plugin's werkzeug server, then of a `mockattr serve` process (uvicorn)."""
     if request.param == "plugin":
         background = start_background(create_app())
         yield background.url

@@ -1,7 +1,7 @@
-"""The HTTP servers themselves — werkzeug's in the pytest plugin and behind ``serve --tls``, waitress behind
+"""The HTTP servers themselves — werkzeug's in the pytest plugin and behind ``serve --tls``, uvicorn behind
 ``mockattr serve``:
-silent and slow clients hold no one else up, broken or oversized bodies get the vendor's answer; a
-stopped server lets its requests finish (tests/test_cli.py)."""
+silent and slow clients and delayed answers hold no one else up, broken or oversized bodies get the
+vendor's answer; a stopped server lets its requests finish (tests/test_cli.py)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class Served:
 
 @pytest.fixture(params=["plugin", "serve"])
 def server(request: pytest.FixtureRequest, servers: ServeProcesses) -> Iterator[Served]:
-    """The plugin's in-process werkzeug server, then a ``mockattr serve`` process (waitress)."""
+    """The plugin's in-process werkzeug server, then a ``mockattr serve`` process (uvicorn)."""
     if request.param == "plugin":
         background = start_background(create_app())
         yield Served(background.url)
@@ -125,7 +125,7 @@ def test_a_chunked_body_past_one_mebibyte_is_413(server: Served) -> None:
 
 
 def test_serve_refuses_a_body_past_its_spool_limit_without_keeping_it(servers: ServeProcesses) -> None:
-    """Past 1 MiB the vendor's 413; past waitress's 8 MiB spool limit waitress answers 413 itself."""
+    """Past 1 MiB the vendor's 413; past the 8 MiB spool limit the server answers 413 itself."""
     urls = servers.start()[1]
     url = f"{urls['chartmogul']}/v1/customers/{ADAM}/attributes/custom"
     huge = b'{"custom": {"channel": "' + b"x" * (9 * 1024 * 1024) + b'"}}'
@@ -136,8 +136,8 @@ def test_serve_refuses_a_body_past_its_spool_limit_without_keeping_it(servers: S
 
 
 def test_serve_queues_a_burst_quietly(servers: ServeProcesses) -> None:
-    """More requests at once than threads: each is answered, and stderr is not flooded with waitress's
-    "Task queue depth" warning for each one queued (the thread count is not the user's to raise)."""
+    """More delayed requests at once than threads: each is answered, and stderr stays quiet (waitress,
+    the server before, wrote a "Task queue depth" warning for each one queued)."""
     process, urls = servers.start()
     fault = {"vendor": "chartmogul", "operation": "retrieve", "delay": 0.3, "times": 24}
     assert requests.post(f"{urls['admin']}/faults", json=fault, timeout=5).status_code == 201
@@ -172,7 +172,7 @@ def test_a_body_cut_short_is_the_vendors_400_on_the_plugins_server() -> None:
 
 @pytest.mark.parametrize("stalls", ["silent", "mid-request"])
 def test_a_silent_connection_is_closed_after_10_seconds(server: Served, stalls: str) -> None:
-    """README: "a connection silent for 10 s is closed" (waitress looked only every 30 s before)."""
+    """README: "a connection silent for 10 s is closed", from its start or mid-request."""
     with socket.create_connection(server.address, timeout=20) as conn:
         if stalls == "mid-request":
             conn.sendall(b"GET /__mockattr/health HTTP/1.1\r\nHo")
@@ -183,3 +183,34 @@ def test_a_silent_connection_is_closed_after_10_seconds(server: Served, stalls: 
             closed = b""
         waited = time.monotonic() - started
     assert closed == b"" and 9 <= waited <= 13, (closed, waited)
+
+
+@pytest.mark.parametrize("network", [None, "slow"])
+def test_a_delayed_answer_holds_no_one_else_up(server: Served, network: str | None) -> None:
+    """``mockattr serve`` answers most requests on its event loop; one that waits (a fault's delay) is
+    handed to a thread, so the others go on being answered meanwhile."""
+    fault = {"vendor": "chartmogul", "operation": "retrieve", "delay": 3.0, "key": "slow", "network": network}
+    assert requests.post(f"{server.url}/__mockattr/faults", json=fault, timeout=5).status_code == 201
+    url = f"{server.url}/chartmogul/v1/customers/{ADAM}/attributes"
+    with ThreadPoolExecutor(1) as pool:
+        delayed = pool.submit(requests.get, url, headers=basic("slow"), timeout=10)
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert requests.get(url, headers=basic("k"), timeout=5).status_code == 200
+        assert time.monotonic() - started < 1.5
+        answer = delayed.result()
+    assert answer.status_code == 200 and answer.json()["custom"]["salesRep"] == "Gabi"
+    assert [e["status"] for e in server.journal("chartmogul")] == [200, 200], "each journaled once"
+
+
+def test_serve_refuses_a_request_head_past_256_kib(servers: ServeProcesses) -> None:
+    urls = servers.start()[1]
+    host, port = urls["base"].split("://")[1].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        # a head that never ends, just past the limit: the server reads all of it before it answers
+        conn.sendall(b"GET /__mockattr/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (257 * 1024))
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+    assert requests.get(urls["base"] + "/__mockattr/health", timeout=5).status_code == 200

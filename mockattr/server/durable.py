@@ -82,6 +82,9 @@ class DurableStore:
     ``fresh(vendor)`` builds a new tenant's world (fixtures, then seeds); ``load(vendor, data)`` builds
     one from stored data and raises ValueError when the data does not fit the vendor."""
 
+    may_wait = True
+    """Whether a request may wait on the store: for another process's transaction, and for the disk."""
+
     def __init__(
         self,
         path: Path,

@@ -121,15 +121,23 @@ class FaultPlan:
             self._faults.append(fault)
 
     def take(
-        self, vendor: str, operation: str, credential: Callable[[], str | None], body: Callable[[], Any]
+        self,
+        vendor: str,
+        operation: str,
+        credential: Callable[[], str | None],
+        body: Callable[[], Any],
+        may_wait: bool = True,
     ) -> Fault | None:
         """The first fault this call meets, counted as used once; None when none waits. ``credential()``
-        and ``body()`` give the request's credential and JSON body (called only when a fault asks)."""
+        and ``body()`` give the request's credential and JSON body (called only when a fault asks). Unless
+        ``may_wait``, a fault with a delay is left as it is and ``WouldWait`` raised."""
         if not self._faults:
             return None
         with self._lock:
             for fault in self._faults:
                 if fault.applies(vendor, operation, credential, body):
+                    if fault.delay and not may_wait:
+                        raise WouldWait(fault.network or "delay")
                     fault.times -= 1
                     if fault.times == 0:
                         self._faults.remove(fault)
@@ -174,6 +182,17 @@ class DroppedConnection(Response):
         raise DropConnection(self.reset)
 
 
+ON_LOOP_ENVIRON_KEY = "mockattr.on_loop"
+"""A WSGI environ key, set by a server that calls the app on its event loop (``mockattr serve``'s): the
+app raises ``WouldWait`` rather than wait there."""
+
+
+class WouldWait(Exception):
+    """Raised out of the WSGI app, before it has changed anything, when a request called on the server's
+    event loop (``ON_LOOP_ENVIRON_KEY``) would wait: a fault's delay, a state file, a forwarded call or the
+    admin API. The server calls the app again with the request on a thread."""
+
+
 def reset_on_close(sock: socket.socket) -> None:
     """Make closing ``sock`` reset the connection (RST) instead of closing it cleanly (FIN)."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -188,7 +207,7 @@ def network_fault(kind: str) -> Response:
 
 FLUSH_ENVIRON_KEY = "mockattr.flush"
 """A WSGI environ key: a function that sends what the app has written so far, set by a server that
-buffers its output (waitress); a ``slow`` fault calls it before each pause."""
+buffers its output (``mockattr serve``'s); a ``slow`` fault calls it before each pause."""
 
 
 class SlowResponse(Response):

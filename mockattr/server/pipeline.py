@@ -23,7 +23,15 @@ from werkzeug.wrappers import Request, Response
 
 from mockattr.contract import Contract, Operation, auth, violations
 from mockattr.contract.errors import ApiError
-from mockattr.server.faults import DroppedConnection, Fault, FaultPlan, network_fault, slowed
+from mockattr.server.faults import (
+    ON_LOOP_ENVIRON_KEY,
+    DroppedConnection,
+    Fault,
+    FaultPlan,
+    WouldWait,
+    network_fault,
+    slowed,
+)
 from mockattr.server.journal import Journal, JournalEntry, decode_body, redacted_environ_headers
 from mockattr.server.jsonio import JSON, dump_json, json_problems, parse_json
 from mockattr.server.rendering import ErrorRenderer
@@ -130,12 +138,16 @@ class RequestPipeline:
     # --- the path ------------------------------------------------------------------------------
 
     def serve(self, request: Request, vendor_id: str, operation_id: str, params: dict[str, str]) -> Response:
-        """Serve ``request`` with one vendor operation (``params`` from its path) and journal it."""
+        """Serve ``request`` with one vendor operation (``params`` from its path) and journal it. Called
+        on a server's event loop, ``WouldWait`` where it would wait (a state file, a proxy, a delay)."""
+        on_loop = ON_LOOP_ENVIRON_KEY in request.environ
+        if on_loop and (self.forward is not None or self.tenants.store.may_wait):
+            raise WouldWait("forwarded" if self.forward is not None else "state file")
         generation = self.tenants.generation
         entry = new_entry(request, vendor_id, operation_id)
         try:
-            response = self._answer(request, vendor_id, operation_id, params, entry, generation)
-        except HTTPException:
+            response = self._answer(request, vendor_id, operation_id, params, entry, generation, on_loop)
+        except (HTTPException, WouldWait):
             raise  # werkzeug's own (a body cut short): the router answers and journals it
         except Exception:  # a 500 is journaled too (a full disk under --state-file, a bug)
             response = self.renderer.unexpected(request, vendor_id)
@@ -151,6 +163,7 @@ class RequestPipeline:
         params: dict[str, str],
         entry: JournalEntry,
         generation: int,
+        on_loop: bool = False,
     ) -> Response:
         contract = self.contracts[vendor_id]
         operation = contract.operations[operation_id]
@@ -159,9 +172,7 @@ class RequestPipeline:
             problem = None
         except ApiError as err:
             problem = err
-        fault = self.faults.take(
-            vendor_id, operation_id, lambda: entry.tenant, _decoded(entry)
-        )
+        fault = self.faults.take(vendor_id, operation_id, lambda: entry.tenant, _decoded(entry), may_wait=not on_loop)
         if fault is not None:  # the request was read and checked all the same, for the journal
             entry.network = fault.network
             entry.fault = fault.status is not None or fault.network in ("reset", "empty", "malformed")

@@ -36,7 +36,7 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 """Seconds an upstream may stay silent while answering (``--timeout``)."""
 BODY_LIMIT = 8 * 1024 * 1024
-"""A proxy forwards request bodies up to 8 MiB (waitress refuses larger ones itself)."""
+"""A proxy forwards request bodies up to 8 MiB (the server refuses larger ones itself)."""
 POOL_SIZE = 8
 """Connections kept open per upstream: one per server thread."""
 HOP_BY_HOP = frozenset(

@@ -23,6 +23,7 @@ from mockattr import __version__
 from mockattr.contract.admin_api import NAMESPACE_PREFIX, is_admin_path
 from mockattr.contract.errors import ApiError
 from mockattr.contract.routes import operation_routes
+from mockattr.server.faults import ON_LOOP_ENVIRON_KEY, WouldWait
 from mockattr.server.rendering import VERSION_HEADER
 from mockattr.server.runtime import (
     NAMESPACE_NAME,
@@ -61,9 +62,13 @@ class OperationRouter:
             if runtime is None:
                 response = self.runtime.renderer.error(None, ApiError(404, BAD_NAMESPACE))
             elif is_admin_path(request.path):
+                if ON_LOOP_ENVIRON_KEY in environ:
+                    raise WouldWait("admin API")  # a journal read may be long: a thread serves it
                 return self.admin_app(environ, _with_version(start_response))
             else:
                 response = self._serve(request, runtime)
+        except WouldWait:
+            raise
         except HTTPException as exc:  # raised while serving (e.g. a body cut short)
             runtime = runtime or self.runtime
             response = runtime.pipeline.http_error(request, runtime.vendor_for_path(request.path), exc)

@@ -36,6 +36,9 @@ class TenantStore:
     (the mock's choice for in-memory state), whose next request starts again from the fixtures. So a
     flood of new API keys cannot grow memory without bound."""
 
+    may_wait = False
+    """Whether a request may wait on the store (it never does: memory, and locks held only briefly)."""
+
     def __init__(self, seeders: dict[str, Callable[[], Any]], max_tenants: int = DEFAULT_MAX_TENANTS) -> None:
         """``seeders[vendor]()`` builds a fresh world from that vendor's fixtures."""
         self._seeders = seeders
