@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import sys
 import tempfile
@@ -160,6 +162,13 @@ class UsageLine(click.ClickException):
     help="Keep no journal of requests (for load tests: less work per request); GET /__mockattr/requests "
     "then answers 409.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    help="Server processes on the one port [default: the number of cores; 1 with --tls]. With more than "
+    "one, they share tenants, seeds, namespaces, journal and faults through SQLite files in a temporary "
+    "folder (tenants in --state-file when given).",
+)
 def serve(
     host: str,
     port: int,
@@ -172,19 +181,30 @@ def serve(
     log_requests: bool,
     admin_token: str | None,
     no_journal: bool,
+    workers: int | None,
 ) -> None:
     """Serve every vendor under /<vendor id> until Ctrl-C or SIGTERM (requests in flight are answered
     first).
 
     Each credential is its own tenant, seeded from the fixtures on first use, within the limits of each
     vendor's index.json. The admin API is under /__mockattr/: health, reset, state, seed, requests (the
-    journal) and faults. The server is uvicorn (with --tls, werkzeug's threaded server); a connection
-    silent for 10 s is closed; bodies over 1 MiB are refused.
+    journal) and faults. The server is uvicorn, in --workers processes (with --tls, werkzeug's threaded
+    server, one process); a connection silent for 10 s is closed; bodies over 1 MiB are refused.
     """
     _log_requests(log_requests)
     admin_token = _admin_token(host, admin_token)
-    try:
-        app = create_app(
+    if tls and workers not in (None, 1):
+        raise click.UsageError("--tls serves from one process: leave out --workers")
+    workers = 1 if tls else workers or os.cpu_count() or 1
+    with contextlib.ExitStack() as cleanup:
+        shared_folder = None
+        if workers > 1:
+            shared_folder = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="mockattr-workers-")))
+        _serve(
+            host,
+            port,
+            tls,
+            workers,
             root_vendor=vendor,
             admin_token=admin_token,
             fixtures_dir=fixtures_dir,
@@ -192,19 +212,26 @@ def serve(
             max_tenants=max_tenants,
             state_file=state_file,
             journal=not no_journal,
+            shared_folder=shared_folder,
         )
+    click.echo("mockattr stopped")
+
+
+def _serve(host: str, port: int, tls: bool, workers: int, **settings: Any) -> None:
+    """Make the app of ``settings`` (``create_app``'s) and serve it until SIGTERM or Ctrl-C."""
+    try:
+        app = create_app(**settings)
     except (FixtureError, VendorError, StateFileError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err
     if not tls:
-        _serve_plain(app, host, port)
-    else:  # with TLS: werkzeug's threaded server; the CA's folder goes when it stops
-        with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:
-            certificates = generate(Path(folder))
-            server = _listening(tls_server.bind, app, host, port, certificates.server_context(), drain=True)
-            tls_server.stop_on_signals(server)
-            _announce(app, tls_server.base_url(server), certificates)
-            tls_server.serve_until_stopped(server)
-    click.echo("mockattr stopped")
+        _serve_plain(app, host, port, workers)
+        return
+    with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:  # the CA's folder goes when it stops
+        certificates = generate(Path(folder))
+        server = _listening(tls_server.bind, app, host, port, certificates.server_context(), drain=True)
+        tls_server.stop_on_signals(server)
+        _announce(app, tls_server.base_url(server), certificates)
+        tls_server.serve_until_stopped(server)
 
 
 def _listening(bind: Callable[..., T], app: Flask, host: str, port: int, *args: Any, **kwargs: Any) -> T:
@@ -215,10 +242,15 @@ def _listening(bind: Callable[..., T], app: Flask, host: str, port: int, *args: 
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
 
 
-def _serve_plain(app: Flask, host: str, port: int) -> None:
-    """Serve ``app`` with uvicorn until SIGTERM or Ctrl-C, announcing it once it listens."""
+def _serve_plain(app: Flask, host: str, port: int, workers: int = 1) -> None:
+    """Serve ``app`` with uvicorn in ``workers`` processes until SIGTERM or Ctrl-C, announcing it once it
+    listens."""
     http_server = _listening(standalone.bind, app, host, port)
-    standalone.serve_until_signalled(http_server, lambda: _announce(app, standalone.base_url(http_server)))
+    announce = lambda: _announce(app, standalone.base_url(http_server))  # noqa: E731
+    if workers == 1:
+        standalone.serve_until_signalled(http_server, announce)
+    else:
+        standalone.serve_in_workers(http_server, workers, announce)
 
 
 def _announce(app: Flask, url: str, certificates: Certificates | None = None) -> None:

@@ -60,8 +60,8 @@ def test_state_machine_finds_a_planted_bug(vendor: str) -> None:
     runtime = runtime_of(app)
     plain_sibling = runtime.tenants.sibling
 
-    def forgetful_sibling(max_tenants: int) -> Any:  # check works in a namespace of its own: plant the bug there
-        sibling = plain_sibling(max_tenants)
+    def forgetful_sibling(max_tenants: int, space: str) -> Any:  # check works in a namespace: plant the bug there
+        sibling = plain_sibling(max_tenants, space)
         sibling.store = ForgetfulStore({v: sibling.seeder(v) for v in sibling.vendors})
         return sibling
 

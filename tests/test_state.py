@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -105,6 +106,7 @@ def test_health_and_version_header(server_url: str) -> None:
         "vendors": {vendor: f"/{vendor}" for vendor in VENDOR_IDS},
         "tenants": 0,
         "max_tenants": 1000,
+        "pid": os.getpid(),  # the plugin's server is in this process
     }
     assert response.headers["X-Mockattr-Version"] == __version__
 

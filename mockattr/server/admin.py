@@ -9,6 +9,7 @@ the request carries in the vendor's own auth header, or a ``key`` query paramete
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -158,14 +159,15 @@ def _read_json_body() -> object:
 
 @admin_blueprint.get("/health")
 def health() -> Response:
-    """``{"status": "ok", "version", "vendors": {id: path prefix}, "tenants", "max_tenants"}`` (and
-    ``"namespace"`` in one); a proxy
+    """``{"status": "ok", "version", "vendors": {id: path prefix}, "tenants", "max_tenants", "pid"}`` (and
+    ``"namespace"`` in one; ``pid``: the process that answered, one of ``serve --workers``); a proxy
     says ``"upstreams": {id: url}`` in place of the tenants."""
     runtime = _runtime()
     health = {
         "status": "ok",
         "version": __version__,
         "vendors": {vendor_id: runtime.prefix(vendor_id) for vendor_id in runtime.vendors},
+        "pid": os.getpid(),
     }
     if runtime.namespace_name is not None:
         health["namespace"] = runtime.namespace_name

@@ -15,6 +15,7 @@ from mockattr.server.admin import admin_blueprint
 from mockattr.server.proxy import ProxySettings
 from mockattr.server.routing import OperationRouter
 from mockattr.server.runtime import Runtime
+from mockattr.server.shared import SharedState
 from mockattr.server.store import DEFAULT_MAX_TENANTS
 
 
@@ -29,6 +30,7 @@ def create_app(
     proxy: ProxySettings | None = None,
     admin_token: str | None = None,
     journal: bool = True,
+    shared_folder: Path | None = None,
 ) -> Flask:
     """The mock server as a WSGI app. Every vendor path is answered by ``mockattr.server.routing`` ahead of
     Flask, so Flask (its hooks and signals) sees only the admin API.
@@ -48,6 +50,10 @@ def create_app(
 
     With ``proxy``, the app is ``mockattr proxy``: it serves the vendors of ``proxy.upstreams`` (or
     ``root_vendor``) and forwards every request to them (``mockattr.server.proxy``).
+
+    With ``shared_folder`` (``serve --workers``: an empty private folder), the state lives in files there
+    (``mockattr.server.shared``), so processes forked from this app share tenants, seeds, namespaces,
+    journal and faults.
     """
     app = Flask("mockattr")
     app.config["PROPAGATE_EXCEPTIONS"] = True  # to the router, whose one handler answers them
@@ -62,6 +68,7 @@ def create_app(
         proxy=proxy,
         admin_token=admin_token,
         journal=journal,
+        shared=SharedState(shared_folder) if shared_folder else None,
     )
     app.extensions["mockattr"] = runtime
     app.register_blueprint(admin_blueprint)

@@ -70,6 +70,22 @@ class _Built:
 
 
 _CUSTOMER_ROWS = "SELECT data FROM customers WHERE vendor = ? AND credential = ? ORDER BY position"
+_SECRET = "SELECT value FROM mockattr WHERE key = 'credential_key'"
+_USED = "UPDATE worlds SET rowid = (SELECT MAX(rowid) + 1 FROM worlds) WHERE vendor = ? AND credential = ?"
+
+
+@contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on ``db`` (a connection in autocommit mode): committed when the block ends,
+    rolled back when it raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:  # SQLite may have rolled back already (e.g. a full disk)
+            db.execute("ROLLBACK")
+        raise
 
 
 class StateFileError(Exception):
@@ -80,10 +96,12 @@ class DurableStore:
     """Tenants' worlds in SQLite; the same calls as ``mockattr.server.store.TenantStore``.
 
     ``fresh(vendor)`` builds a new tenant's world (fixtures, then seeds); ``load(vendor, data)`` builds
-    one from stored data and raises ValueError when the data does not fit the vendor."""
+    one from stored data and raises ValueError when the data does not fit the vendor.
 
-    may_wait = True
-    """Whether a request may wait on the store: for another process's transaction, and for the disk."""
+    ``serve --workers`` keeps its worlds here too: ``durable=False`` (a temporary file) writes without
+    syncing, and past ``max_tenants`` drops the least recently used world instead of refusing, as the
+    in-memory store does; ``space`` (a namespace's name) keeps a namespace's worlds apart in a file
+    already made (its vendor column reads ``<space>/<vendor>``)."""
 
     def __init__(
         self,
@@ -92,14 +110,31 @@ class DurableStore:
         load: Callable[[str, dict[str, Any]], Any],
         max_tenants: int,
         vendors: Iterable[str],
+        *,
+        durable: bool = True,
+        space: str = "",
     ) -> None:
         self.path = Path(path)
         self.max_tenants = max_tenants
+        self.durable = self.may_wait = durable
+        """``may_wait``: whether a request may wait on the store (for the disk); not on a temporary file."""
+        self.space = space
         self._fresh, self._load = fresh, load
         self._lock = threading.RLock()  # one transaction at a time per process; SQLite orders processes
         self._local = threading.local()
         self._built: OrderedDict[tuple[str, str], _Built] = OrderedDict()
-        self._check(set(vendors))
+        if space:
+            self._secret = bytes.fromhex(self._db().execute(_SECRET).fetchone()[0])
+        else:
+            self._check(set(vendors))
+
+    def _vendor_key(self, vendor: str) -> str:
+        """What the vendor column holds for ``vendor`` in this store's space."""
+        return f"{self.space}/{vendor}" if self.space else vendor
+
+    def _in_space(self) -> str:
+        """An SQL condition on the vendor column: rows of this store's space."""
+        return f"vendor GLOB '{self.space}/*'" if self.space else "vendor NOT GLOB '*/*'"
 
     # --- start-up ------------------------------------------------------------------------------
 
@@ -122,7 +157,7 @@ class DurableStore:
                 raise StateFileError(f"state file {self.path}: cannot switch it to WAL mode")
             db.executescript(_TABLES)
             db.execute("BEGIN IMMEDIATE")
-            secret = db.execute("SELECT value FROM mockattr WHERE key = 'credential_key'").fetchone()
+            secret = db.execute(_SECRET).fetchone()
             if secret is None:
                 secret = (secrets.token_hex(32),)
                 db.execute("INSERT INTO mockattr VALUES ('credential_key', ?)", secret)
@@ -185,7 +220,8 @@ class DurableStore:
             "SELECT version, data FROM worlds WHERE vendor = ? AND credential = ?", key
         ).fetchone()
         texts = [row[0] for row in db.execute(_CUSTOMER_ROWS, key)]
-        world = self._decode(key[0], f"the world of {key[0]} for the credential hashed {key[1][:12]}…", data, texts)
+        vendor = key[0].rpartition("/")[2]
+        world = self._decode(vendor, f"the world of {key[0]} for the credential hashed {key[1][:12]}…", data, texts)
         world.touched.tracking = True
         customers = world.to_data().get("customers")
         if not isinstance(customers, list):
@@ -199,7 +235,7 @@ class DurableStore:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
-            local.db.execute("PRAGMA synchronous=FULL")
+            local.db.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'OFF'}")
             local.pid = os.getpid()
         return local.db
 
@@ -209,14 +245,10 @@ class DurableStore:
         disk), the worlds built for ``keys`` (None: every world) are forgotten, so they are read again
         from the file: what was not committed is never served."""
         with self._lock:
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
             try:
-                yield db
-                db.execute("COMMIT")
+                with write_transaction(self._db()) as db:
+                    yield db
             except BaseException:
-                if db.in_transaction:  # SQLite may have rolled back already (e.g. a full disk)
-                    db.execute("ROLLBACK")
                 for key in keys if keys is not None else list(self._built):
                     self._built.pop(key, None)
                 raise
@@ -228,15 +260,28 @@ class DurableStore:
         if row is None:
             if not create:
                 raise KeyError(key)
-            if db.execute("SELECT COUNT(*) FROM worlds").fetchone()[0] >= self.max_tenants:
-                raise TenantLimit(f"{self.max_tenants} tenants are stored already (--max-tenants)")
-            world = self._fresh(key[0])
+            count_sql = f"SELECT COUNT(*) FROM worlds WHERE {self._in_space()}"  # noqa: S608
+            if db.execute(count_sql).fetchone()[0] >= self.max_tenants:
+                if self.durable:
+                    raise TenantLimit(f"{self.max_tenants} tenants are stored already (--max-tenants)")
+                self._drop_oldest(db)
+            world = self._fresh(key[0].rpartition("/")[2])
             world.touched.tracking = True
             return _Built(world)
         built = self._built.get(key)
         if built is None or built.version != row[0]:
             built = self._read(db, key)
         return built
+
+    def _drop_oldest(self, db: sqlite3.Connection) -> None:
+        """Drop the world of this space used longest ago (``world`` gives a used world's row a new rowid)."""
+        oldest = f"SELECT vendor, credential FROM worlds WHERE {self._in_space()} ORDER BY rowid LIMIT 1"  # noqa: S608
+        key = db.execute(oldest).fetchone()
+        if key is None:
+            return
+        for table in ("worlds", "customers"):
+            db.execute(f"DELETE FROM {table} WHERE vendor = ? AND credential = ?", key)  # noqa: S608
+        self._built.pop(tuple(key), None)
 
     def _save(self, db: sqlite3.Connection, key: tuple[str, str], built: _Built) -> None:
         """Write back what changed — the world's own data and the customers its handlers touched — and
@@ -295,11 +340,13 @@ class DurableStore:
     @contextmanager
     def world(self, vendor: str, credential: str) -> Iterator[Any]:
         """The tenant's world for the ``with`` block, in one transaction; written back if changed."""
-        key = (vendor, self._hash(credential))
+        key = (self._vendor_key(vendor), self._hash(credential))
         with self._transaction([key]) as db:
             built = self._world(db, key, create=True)
             yield built.world
             self._save(db, key, built)
+            if not self.durable:  # used now: its row goes last, for _drop_oldest (a new rowid keeps its data)
+                db.execute(_USED, key)
 
     def each(self, vendor: str, change: Callable[[Any], None]) -> None:
         """Apply ``change`` to every stored world of ``vendor``, all in one transaction."""
@@ -307,6 +354,7 @@ class DurableStore:
             self._each(db, vendor, change)
 
     def _each(self, db: sqlite3.Connection, vendor: str, change: Callable[[Any], None]) -> None:
+        vendor = self._vendor_key(vendor)
         credentials = [row[0] for row in db.execute("SELECT credential FROM worlds WHERE vendor = ?", (vendor,))]
         for credential in credentials:
             key = (vendor, credential)
@@ -317,22 +365,22 @@ class DurableStore:
     def seeds(self, vendor: str) -> list[dict[str, Any]]:
         """The seeds every new world of ``vendor`` gets, oldest first."""
         with self._lock:
-            rows = self._db().execute("SELECT data FROM seeds WHERE vendor = ? ORDER BY id", (vendor,))
+            key = (self._vendor_key(vendor),)
+            rows = self._db().execute("SELECT data FROM seeds WHERE vendor = ? ORDER BY id", key)
             return [json.loads(row[0]) for row in rows]
 
     def add_seed(self, vendor: str, data: dict[str, Any], apply: Callable[[Any, dict[str, Any]], None]) -> None:
         """Keep ``data`` for every future world of ``vendor`` and ``apply`` it to every stored one."""
         text = dump_json(data)
         with self._transaction() as db:
-            db.execute("INSERT INTO seeds (vendor, data) VALUES (?, ?)", (vendor, text))
+            db.execute("INSERT INTO seeds (vendor, data) VALUES (?, ?)", (self._vendor_key(vendor), text))
             self._each(db, vendor, lambda world: apply(world, json.loads(text)))
 
     def reset(self) -> None:
-        """Every tenant back to the fixtures, seeds dropped: the file is emptied."""
+        """Every tenant back to the fixtures, seeds dropped: the file is emptied (of this space's rows)."""
         with self._transaction() as db:
-            db.execute("DELETE FROM worlds")
-            db.execute("DELETE FROM customers")
-            db.execute("DELETE FROM seeds")
+            for table in ("worlds", "customers", "seeds"):
+                db.execute(f"DELETE FROM {table} WHERE {self._in_space()}")  # noqa: S608
             self._built.clear()
 
     def drop(self, credential: str, vendor: str | None = None) -> None:
@@ -341,14 +389,15 @@ class DurableStore:
         with self._transaction() as db:
             for table in ("worlds", "customers"):
                 if vendor is None:
-                    db.execute(f"DELETE FROM {table} WHERE credential = ?", (credential,))  # noqa: S608
+                    db.execute(f"DELETE FROM {table} WHERE credential = ? AND {self._in_space()}", (credential,))  # noqa: S608
                 else:
-                    db.execute(f"DELETE FROM {table} WHERE credential = ? AND vendor = ?", (credential, vendor))  # noqa: S608
+                    key = (credential, self._vendor_key(vendor))
+                    db.execute(f"DELETE FROM {table} WHERE credential = ? AND vendor = ?", key)  # noqa: S608
 
     def tenant_count(self) -> int:
         """How many tenants are stored."""
         with self._lock:
-            return self._db().execute("SELECT COUNT(*) FROM worlds").fetchone()[0]
+            return self._db().execute(f"SELECT COUNT(*) FROM worlds WHERE {self._in_space()}").fetchone()[0]  # noqa: S608
 
 
 def _explain(err: sqlite3.Error) -> str:

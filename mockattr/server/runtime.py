@@ -12,6 +12,7 @@ import copy
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +25,7 @@ from mockattr.server.journal import Journal
 from mockattr.server.pipeline import MAX_BODY_BYTES, RequestPipeline
 from mockattr.server.proxy import BODY_LIMIT, Forwarder, ProxySettings
 from mockattr.server.rendering import ErrorRenderer
+from mockattr.server.shared import SharedFaultPlan, SharedJournal, SharedState
 from mockattr.server.store import DEFAULT_MAX_TENANTS
 from mockattr.server.tenants import Tenants
 
@@ -55,16 +57,20 @@ class Runtime:
         proxy: ProxySettings | None = None,
         admin_token: str | None = None,
         journal: bool = True,
+        shared: SharedState | None = None,
     ) -> None:
-        self.tenants = Tenants(vendor_ids, fixtures_dir=fixtures_dir, max_tenants=max_tenants, state_file=state_file)
+        self.tenants = Tenants(
+            vendor_ids, fixtures_dir=fixtures_dir, max_tenants=max_tenants, state_file=state_file, shared=shared
+        )
+        self.shared = shared
+        """With ``serve --workers``, what the workers share: tenants, journal, faults, namespaces."""
         self.vendors, self.contracts = self.tenants.vendors, self.tenants.contracts
         self.root_vendor = root_vendor
         self.api_keys = frozenset(api_keys) if api_keys else None
         self.admin_token = admin_token
         """With a token, the admin API (but health) needs it, or a tenant's own credential for its own
         tenant (``mockattr.server.admin``); None: the admin API is open (a loopback server)."""
-        self.journal = Journal(enabled=journal)
-        self.faults = FaultPlan()
+        self.journal, self.faults = self._journal_and_faults("", journal)
         self.renderer = ErrorRenderer(self.vendors, self.contracts, logger or logging.getLogger("mockattr"))
         self.upstreams = dict(proxy.upstreams) if proxy else {}
         """Each vendor's upstream URL when this is a proxy; empty for the mock."""
@@ -83,11 +89,20 @@ class Runtime:
         """This runtime's namespace; None for the server's own (the default namespace)."""
         self.namespaces = Namespaces(self)
 
+    def _journal_and_faults(
+        self, space: str, enabled: bool
+    ) -> tuple[Journal | SharedJournal, FaultPlan | SharedFaultPlan]:
+        """A runtime's journal and fault plan: in memory, or with ``shared`` in its file (``space``)."""
+        if self.shared is None:
+            return Journal(enabled=enabled), FaultPlan()
+        return SharedJournal(self.shared, space, enabled), SharedFaultPlan(self.shared, space)
+
     def in_namespace(self, name: str) -> Runtime:
-        """A runtime for namespace ``name``: no tenants, seeds, journal entries or faults yet."""
+        """A runtime for namespace ``name``: no tenants, seeds, journal entries or faults yet (or, with
+        ``shared``, those the workers have given it)."""
         child = copy.copy(self)
-        child.tenants = self.tenants.sibling(min(NAMESPACE_MAX_TENANTS, self.tenants.store.max_tenants))
-        child.journal, child.faults = Journal(enabled=self.journal.enabled), FaultPlan()
+        child.tenants = self.tenants.sibling(min(NAMESPACE_MAX_TENANTS, self.tenants.store.max_tenants), name)
+        child.journal, child.faults = self._journal_and_faults(name, self.journal.enabled)
         child.pipeline = RequestPipeline(
             child.tenants,
             self.renderer,
@@ -121,11 +136,15 @@ class Runtime:
 
 
 class Namespaces:
-    """The namespaces of one server, made on first use; the least recently used goes past ``MAX_NAMESPACES``."""
+    """The namespaces of one server, made on first use; the least recently used goes past ``MAX_NAMESPACES``.
+    With ``root.shared`` (``serve --workers``) every worker sees the same ones: each keeps a runtime per
+    name, whose state is in the shared file, and the names and their use are in the file too."""
 
     def __init__(self, root: Runtime) -> None:
         self.root = root
         self._runtimes: OrderedDict[str, Runtime] = OrderedDict()
+        self._touched: dict[str, float] = {}
+        """With ``shared``: when this worker last noted each namespace as used (at most once a second)."""
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Runtime:
@@ -137,19 +156,40 @@ class Namespaces:
                 while len(self._runtimes) > MAX_NAMESPACES:
                     self._runtimes.popitem(last=False)
             self._runtimes.move_to_end(name)
-            return runtime
+        shared = self.root.shared
+        if shared is not None and time.monotonic() - self._touched.get(name, -1.0) >= 1.0:
+            self._touched[name] = time.monotonic()
+            for gone in shared.touch_namespace(name, MAX_NAMESPACES):
+                self._forget_worlds(gone)
+        return runtime
 
     def drop(self, name: str) -> bool:
         """Forget namespace ``name``: its tenants, seeds, journal and faults; whether it existed."""
         with self._lock:
-            return self._runtimes.pop(name, None) is not None
+            existed = self._runtimes.pop(name, None) is not None
+            self._touched.pop(name, None)
+        if self.root.shared is None:
+            return existed
+        self._forget_worlds(name)
+        return self.root.shared.drop_namespace(name)
+
+    def _forget_worlds(self, name: str) -> None:
+        """Empty a shared namespace's worlds and seeds (every worker's runtime for it reads them there)."""
+        with self._lock:
+            self._runtimes.pop(name, None)
+            self._touched.pop(name, None)
+        self.root.tenants.sibling(1, name).store.reset()
 
     def clear(self) -> None:
-        """Forget every namespace."""
+        """Forget every namespace this process made (the plugin's, whose server is in process)."""
         with self._lock:
             self._runtimes.clear()
+            self._touched.clear()
 
     def names(self) -> list[str]:
+        """The namespaces, least recently used first."""
+        if self.root.shared is not None:
+            return self.root.shared.namespace_names()
         with self._lock:
             return list(self._runtimes)
 

@@ -11,6 +11,7 @@ from typing import Any
 from mockattr.contract import Contract, check, load_contract
 from mockattr.server.durable import DurableStore
 from mockattr.server.jsonio import dump_json
+from mockattr.server.shared import SharedLastTenants, SharedState
 from mockattr.server.store import DEFAULT_MAX_TENANTS, TenantStore
 from mockattr.vendors import FixtureError, Vendor, check_vendor, fresh_copy, load_fixture, load_vendor
 
@@ -25,7 +26,10 @@ class Tenants:
         fixtures_dir: Path | None = None,
         max_tenants: int = DEFAULT_MAX_TENANTS,
         state_file: Path | None = None,
+        shared: SharedState | None = None,
     ) -> None:
+        """With ``shared`` (``serve --workers``), the worlds are in its file (or ``state_file``), and the
+        last tenants and reset generations in ``shared``, for every worker to see."""
         self.vendors: dict[str, Vendor] = {}
         self.contracts: dict[str, Contract] = {}
         self.fixtures: dict[str, dict[str, Any]] = {}
@@ -34,23 +38,52 @@ class Tenants:
             self.vendors[vendor_id] = load_vendor(vendor_id)
             contract = self.contracts[vendor_id] = load_contract(vendor_id)
             self.fixtures[vendor_id] = load_fixture(vendor_id, contract, fixtures_dir, self.vendors[vendor_id])
+        self.shared, self.space = shared, ""
         self.store: TenantStore | DurableStore
-        if state_file is None:
+        if shared is not None:
+            temporary = self._temporary_store(max_tenants)
+            self.store = temporary if state_file is None else self._durable_store(state_file, max_tenants)
+        elif state_file is None:
             self.store = TenantStore({vendor_id: self.seeder(vendor_id) for vendor_id in self.vendors}, max_tenants)
         else:
-            self.store = DurableStore(state_file, self.new_world, self.stored_world, max_tenants, self.vendors)
-        self.last_tenant: dict[str, str] = {}
+            self.store = self._durable_store(state_file, max_tenants)
+        self.last_tenant: dict[str, str] | SharedLastTenants = {} if shared is None else SharedLastTenants(shared, "")
         """Per vendor, the credential of the last request served (what ``state`` shows by default)."""
-        self.generation = 0
-        """Counts resets: a request delayed across one must not touch the state or journal after it."""
+        self._generation = 0
         self._seeding = threading.Lock()
 
-    def sibling(self, max_tenants: int) -> Tenants:
+    def _durable_store(self, path: Path, max_tenants: int) -> DurableStore:
+        return DurableStore(path, self.new_world, self.stored_world, max_tenants, self.vendors)
+
+    def _temporary_store(self, max_tenants: int, space: str = "") -> DurableStore:
+        assert self.shared is not None
+        return DurableStore(
+            self.shared.worlds_path,
+            self.new_world,
+            self.stored_world,
+            max_tenants,
+            self.vendors,
+            durable=False,
+            space=space,
+        )
+
+    @property
+    def generation(self) -> int:
+        """Counts resets: a request delayed across one must not touch the state or journal after it."""
+        return self._generation if self.shared is None else self.shared.generation(self.space)
+
+    def sibling(self, max_tenants: int, space: str) -> Tenants:
         """Tenants of the same vendors, fixtures and limits, with none yet and no seeds, at most
-        ``max_tenants`` of them, in memory: a namespace's (``mockattr.server.runtime``)."""
+        ``max_tenants`` of them: a namespace's (``mockattr.server.runtime``), named ``space``; in memory,
+        or with ``shared`` in its file."""
         sibling = copy.copy(self)
-        sibling.store = TenantStore({vendor_id: sibling.seeder(vendor_id) for vendor_id in self.vendors}, max_tenants)
-        sibling.last_tenant, sibling.generation, sibling._seeding = {}, 0, threading.Lock()
+        sibling.space, sibling._generation, sibling._seeding = space, 0, threading.Lock()
+        if self.shared is None:
+            sibling.store = TenantStore({v: sibling.seeder(v) for v in self.vendors}, max_tenants)
+            sibling.last_tenant = {}
+        else:
+            sibling.store = sibling._temporary_store(max_tenants, space)
+            sibling.last_tenant = SharedLastTenants(self.shared, space)
         return sibling
 
     def seeder(self, vendor_id: str) -> Any:
@@ -73,7 +106,10 @@ class Tenants:
 
     def reset(self) -> None:
         """Every tenant back to the fixtures, seeds dropped."""
-        self.generation += 1
+        if self.shared is None:
+            self._generation += 1
+        else:
+            self.shared.next_generation(self.space)
         self.store.reset()
         self.last_tenant.clear()
 
