@@ -71,6 +71,10 @@ class _Built:
 
 _CUSTOMER_ROWS = "SELECT data FROM customers WHERE vendor = ? AND credential = ? ORDER BY position"
 _SECRET = "SELECT value FROM mockattr WHERE key = 'credential_key'"
+_WORLD_ROW = "SELECT version, data FROM worlds WHERE vendor = ? AND credential = ?"
+_LAST = "last "
+"""With ``track_last``, the ``mockattr`` table's key (then the vendor column's value) of the credential
+hash of the world a request used last."""
 _USED = "UPDATE worlds SET rowid = (SELECT MAX(rowid) + 1 FROM worlds) WHERE vendor = ? AND credential = ?"
 
 
@@ -96,7 +100,9 @@ class DurableStore:
     """Tenants' worlds in SQLite; the same calls as ``mockattr.server.store.TenantStore``.
 
     ``fresh(vendor)`` builds a new tenant's world (fixtures, then seeds); ``load(vendor, data)`` builds
-    one from stored data and raises ValueError when the data does not fit the vendor.
+    one from stored data and raises ValueError when the data does not fit the vendor. Every stored world
+    is loaded so at start; a world read again later, written since by a server (this one, a worker, or
+    another on the file), is rebuilt with ``rebuild(vendor, data)`` when given: it skips the check.
 
     ``serve --workers`` keeps its worlds here too: ``durable=False`` (a temporary file) writes without
     syncing, and past ``max_tenants`` drops the least recently used world instead of refusing, as the
@@ -111,15 +117,20 @@ class DurableStore:
         max_tenants: int,
         vendors: Iterable[str],
         *,
+        rebuild: Callable[[str, dict[str, Any]], Any] | None = None,
         durable: bool = True,
         space: str = "",
+        track_last: bool = False,
     ) -> None:
         self.path = Path(path)
         self.max_tenants = max_tenants
         self.durable = self.may_wait = durable
         """``may_wait``: whether a request may wait on the store (for the disk); not on a temporary file."""
         self.space = space
+        self.track_last = track_last
+        """Whether the file notes which world a request used last (``last_world``): several processes share it."""
         self._fresh, self._load = fresh, load
+        self._rebuild = rebuild or load
         self._lock = threading.RLock()  # one transaction at a time per process; SQLite orders processes
         self._local = threading.local()
         self._built: OrderedDict[tuple[str, str], _Built] = OrderedDict()
@@ -127,6 +138,7 @@ class DurableStore:
             self._secret = bytes.fromhex(self._db().execute(_SECRET).fetchone()[0])
         else:
             self._check(set(vendors))
+        self._load = self._rebuild  # what is stored now has been checked, or was written by a server
 
     def _vendor_key(self, vendor: str) -> str:
         """What the vendor column holds for ``vendor`` in this store's space."""
@@ -214,11 +226,9 @@ class DurableStore:
         except (ValueError, TypeError, KeyError, AttributeError) as err:
             raise StateFileError(f"state file {self.path}: {what} is unusable: {err!r}") from err
 
-    def _read(self, db: sqlite3.Connection, key: tuple[str, str]) -> _Built:
-        """A stored world, built from its rows."""
-        version, data = db.execute(
-            "SELECT version, data FROM worlds WHERE vendor = ? AND credential = ?", key
-        ).fetchone()
+    def _read(self, db: sqlite3.Connection, key: tuple[str, str], row: tuple[str, str] | None = None) -> _Built:
+        """A stored world, built from its rows (its ``worlds`` row, ``(version, data)``, given or read)."""
+        version, data = row or db.execute(_WORLD_ROW, key).fetchone()
         texts = [row[0] for row in db.execute(_CUSTOMER_ROWS, key)]
         vendor = key[0].rpartition("/")[2]
         world = self._decode(vendor, f"the world of {key[0]} for the credential hashed {key[1][:12]}…", data, texts)
@@ -236,6 +246,8 @@ class DurableStore:
         if getattr(local, "pid", None) != os.getpid():
             local.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
             local.db.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'OFF'}")
+            if not self.durable:  # a temporary file: nothing deleted needs zeroing (Debian's SQLite does)
+                local.db.execute("PRAGMA secure_delete=OFF")
             local.pid = os.getpid()
         return local.db
 
@@ -256,7 +268,7 @@ class DurableStore:
     def _world(self, db: sqlite3.Connection, key: tuple[str, str], create: bool) -> _Built:
         """The tenant's world: the one built here when the file still holds that version, else read
         from the file, else (``create``) a new one."""
-        row = db.execute("SELECT version FROM worlds WHERE vendor = ? AND credential = ?", key).fetchone()
+        row = db.execute(_WORLD_ROW, key).fetchone()
         if row is None:
             if not create:
                 raise KeyError(key)
@@ -270,7 +282,7 @@ class DurableStore:
             return _Built(world)
         built = self._built.get(key)
         if built is None or built.version != row[0]:
-            built = self._read(db, key)
+            built = self._read(db, key, row)
         return built
 
     def _drop_oldest(self, db: sqlite3.Connection) -> None:
@@ -283,9 +295,9 @@ class DurableStore:
             db.execute(f"DELETE FROM {table} WHERE vendor = ? AND credential = ?", key)  # noqa: S608
         self._built.pop(tuple(key), None)
 
-    def _save(self, db: sqlite3.Connection, key: tuple[str, str], built: _Built) -> None:
+    def _save(self, db: sqlite3.Connection, key: tuple[str, str], built: _Built) -> bool:
         """Write back what changed — the world's own data and the customers its handlers touched — and
-        keep it built for the next request."""
+        keep it built for the next request; whether its ``worlds`` row was written."""
         touched = built.world.touched.take()
         data = built.world.to_data()
         if isinstance(data.get("customers"), list):
@@ -294,13 +306,15 @@ class DurableStore:
             changed = self._save_customers(db, key, built, customers, touched)
         else:
             text, changed = dump_json({WHOLE: data}), False
-        if changed or text != built.data:
+        written = changed or text != built.data
+        if written:
             built.version, built.data = secrets.token_hex(8), text
             db.execute("INSERT OR REPLACE INTO worlds VALUES (?, ?, ?, ?)", (*key, built.version, text))
         self._built[key] = built
         self._built.move_to_end(key)
         while len(self._built) > self.max_tenants:
             self._built.popitem(last=False)
+        return written
 
     def _save_customers(
         self, db: sqlite3.Connection, key: tuple[str, str], built: _Built, customers: list[Any], touched: list | None
@@ -338,15 +352,33 @@ class DurableStore:
     # --- the store's calls ---------------------------------------------------------------------
 
     @contextmanager
-    def world(self, vendor: str, credential: str) -> Iterator[Any]:
-        """The tenant's world for the ``with`` block, in one transaction; written back if changed."""
+    def world(self, vendor: str, credential: str, served: bool = False) -> Iterator[Any]:
+        """The tenant's world for the ``with`` block, in one transaction; written back if changed.
+        ``served``: for a vendor request (with ``track_last``, noted as the last world used)."""
         key = (self._vendor_key(vendor), self._hash(credential))
         with self._transaction([key]) as db:
             built = self._world(db, key, create=True)
             yield built.world
+            if not self._save(db, key, built) and not self.durable:
+                db.execute(_USED, key)  # used now: its row goes last, for _drop_oldest (a new rowid, same data)
+            if self.track_last and served:
+                db.execute("INSERT OR REPLACE INTO mockattr VALUES (?, ?)", (_LAST + key[0], key[1]))
+
+    @contextmanager
+    def last_world(self, vendor: str) -> Iterator[Any | None]:
+        """With ``track_last``: the world of ``vendor`` a request used last (since the last reset), as
+        ``world`` gives it; None when there is none."""
+        vendor_key = self._vendor_key(vendor)
+        with self._lock:
+            found = self._db().execute("SELECT value FROM mockattr WHERE key = ?", (_LAST + vendor_key,)).fetchone()
+        if found is None:
+            yield None
+            return
+        key = (vendor_key, found[0])
+        with self._transaction([key]) as db:
+            built = self._world(db, key, create=True)
+            yield built.world
             self._save(db, key, built)
-            if not self.durable:  # used now: its row goes last, for _drop_oldest (a new rowid keeps its data)
-                db.execute(_USED, key)
 
     def each(self, vendor: str, change: Callable[[Any], None]) -> None:
         """Apply ``change`` to every stored world of ``vendor``, all in one transaction."""
@@ -381,6 +413,11 @@ class DurableStore:
         with self._transaction() as db:
             for table in ("worlds", "customers", "seeds"):
                 db.execute(f"DELETE FROM {table} WHERE {self._in_space()}")  # noqa: S608
+            lasts = [row[0] for row in db.execute("SELECT key FROM mockattr WHERE key GLOB 'last *'")]
+            db.executemany(
+                "DELETE FROM mockattr WHERE key = ?",
+                [(last,) for last in lasts if last[len(_LAST) :].rpartition("/")[0] == self.space],
+            )
             self._built.clear()
 
     def drop(self, credential: str, vendor: str | None = None) -> None:

@@ -190,7 +190,7 @@ class RequestPipeline:
             return slowed(self.renderer.error(vendor_id, problem), fault)
         self.tenants.last_tenant[vendor_id] = credential
         try:
-            with self.tenants.store.world(vendor_id, credential) as world:
+            with self.tenants.store.world(vendor_id, credential, served=True) as world:
                 call = Call(contract=contract, world=world, params=params, body=body, query=request.args)
                 reply = self.tenants.vendors[vendor_id].handlers[operation_id](call)
                 payload = "" if reply.body is None else dump_json(reply.body)

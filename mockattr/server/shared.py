@@ -1,6 +1,7 @@
 """What the workers of ``mockattr serve --workers N`` share: one SQLite file (``SharedState``) holds each
-runtime's journal, planned faults, reset generation and last tenant, and the server's namespaces; the
-tenants' worlds are in a ``DurableStore`` (``mockattr.server.durable``) beside it, or in ``--state-file``.
+runtime's journal, planned faults and reset generation, and the server's namespaces; the tenants' worlds
+(and which one a request used last) are in a ``DurableStore`` (``mockattr.server.durable``) beside it, or
+in ``--state-file``.
 
 Each runtime (the server's own, or a namespace) is a *space* in the file: ``""`` or the namespace's name.
 ``SharedJournal`` and ``SharedFaultPlan`` answer the calls of ``Journal`` and ``FaultPlan``, so the
@@ -41,15 +42,13 @@ CREATE TABLE IF NOT EXISTS journal (space TEXT NOT NULL, id INTEGER NOT NULL, ve
 CREATE TABLE IF NOT EXISTS faults (position INTEGER PRIMARY KEY AUTOINCREMENT, space TEXT NOT NULL,
     fault TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, used REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS last_tenants (space TEXT NOT NULL, vendor TEXT NOT NULL, credential TEXT NOT NULL,
-    PRIMARY KEY (space, vendor));
 """
-_SPACE_TABLES = ("counters", "journal", "faults", "last_tenants")
+_SPACE_TABLES = ("counters", "journal", "faults")
 _BODIES = ("request_body", "response_body")
 
 
 class SharedState:
-    """The workers' shared journal, faults, reset generations, last tenants and namespaces: one SQLite
+    """The workers' shared journal, faults, reset generations and namespaces: one SQLite
     file in ``folder`` (a private temporary folder), and beside it ``worlds_path``, the file of the
     tenants' worlds (``DurableStore``) unless ``--state-file`` names another."""
 
@@ -66,6 +65,7 @@ class SharedState:
             local.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
             local.db.execute("PRAGMA journal_mode=WAL")
             local.db.execute("PRAGMA synchronous=OFF")  # the file lives as long as the server: no fsync
+            local.db.execute("PRAGMA secure_delete=OFF")  # nor zeroing what is deleted (Debian's SQLite does)
             local.pid = os.getpid()
         return local.db
 
@@ -81,26 +81,16 @@ class SharedState:
         row = db.execute("SELECT value FROM counters WHERE space = ? AND name = ?", (space, name)).fetchone()
         return row[0] if row else 0
 
-    # --- generations and last tenants ----------------------------------------------------------
+    # --- reset generations ---------------------------------------------------------------------
 
     def generation(self, space: str) -> int:
         """How many resets ``space`` has had."""
         return self._counter(self._db(), space, "generation")
 
     def next_generation(self, space: str) -> None:
-        """Count a reset of ``space``; its last tenants are forgotten."""
+        """Count a reset of ``space``."""
         with self._transaction() as db:
             self._counter(db, space, "generation", 1)
-            db.execute("DELETE FROM last_tenants WHERE space = ?", (space,))
-
-    def last_tenant(self, space: str, vendor: str) -> str | None:
-        row = self._db().execute(
-            "SELECT credential FROM last_tenants WHERE space = ? AND vendor = ?", (space, vendor)
-        ).fetchone()
-        return row[0] if row else None
-
-    def set_last_tenant(self, space: str, vendor: str, credential: str) -> None:
-        self._db().execute("INSERT OR REPLACE INTO last_tenants VALUES (?, ?, ?)", (space, vendor, credential))
 
     # --- the journal ---------------------------------------------------------------------------
 
@@ -115,17 +105,27 @@ class SharedState:
                 "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (space, entry.id, entry.vendor, entry.operation, size, json.dumps(data), *bodies),
             )
-            if entry.id % TRIM_EVERY == 0:
-                self._trim(db, space, entry.id)
+            held = self._counter(db, space, "journal bytes", size)
+            if entry.id % TRIM_EVERY == 0 or held > JOURNAL_BYTES:
+                self._trim(db, space, entry.id, held)
 
-    def _trim(self, db: sqlite3.Connection, space: str, last: int) -> None:
-        db.execute("DELETE FROM journal WHERE space = ? AND id <= ?", (space, last - JOURNAL_LIMIT))
-        total = 0
-        for entry_id, size in db.execute("SELECT id, size FROM journal WHERE space = ? ORDER BY id DESC", (space,)):
-            total += size
-            if total > JOURNAL_BYTES and entry_id != last:
-                db.execute("DELETE FROM journal WHERE space = ? AND id <= ?", (space, entry_id))
-                break
+    def _trim(self, db: sqlite3.Connection, space: str, last: int, held: int) -> None:
+        """Drop the space's oldest entries past ``JOURNAL_LIMIT`` entries or ``JOURNAL_BYTES`` of bodies
+        (``held`` now), as ``Journal`` does."""
+        cut = last - JOURNAL_LIMIT
+        if held > JOURNAL_BYTES:
+            total = 0
+            for entry_id, size in db.execute(
+                "SELECT id, size FROM journal WHERE space = ? ORDER BY id DESC", (space,)
+            ):
+                total += size
+                if total > JOURNAL_BYTES and entry_id != last:
+                    cut = max(cut, entry_id)
+                    break
+        range_ = (space, cut)
+        (gone,) = db.execute("SELECT TOTAL(size) FROM journal WHERE space = ? AND id <= ?", range_).fetchone()
+        db.execute("DELETE FROM journal WHERE space = ? AND id <= ?", range_)
+        self._counter(db, space, "journal bytes", -int(gone))
 
     def journal_entries(self, space: str, vendor: str | None, operation: str | None, after: int) -> list[JournalEntry]:
         """The space's entries after id ``after``, oldest first, optionally of one vendor or operation."""
@@ -146,11 +146,13 @@ class SharedState:
         with self._transaction() as db:
             if drop is None:
                 db.execute("DELETE FROM journal WHERE space = ?", (space,))
-                db.execute("DELETE FROM counters WHERE space = ? AND name = 'journal'", (space,))
+                db.execute("DELETE FROM counters WHERE space = ? AND name GLOB 'journal*'", (space,))
                 return
             for entry in self.journal_entries(space, None, None, 0):
                 if drop(entry):
                     db.execute("DELETE FROM journal WHERE space = ? AND id = ?", (space, entry.id))
+                    size = len(entry.request_body or b"") + len(entry.response_body or b"")
+                    self._counter(db, space, "journal bytes", -size)
 
     # --- faults --------------------------------------------------------------------------------
 
@@ -265,19 +267,3 @@ class SharedFaultPlan:
 
     def clear(self, keep: Callable[[Fault], bool] | None = None) -> None:
         self.state.faults_clear(self.space, keep)
-
-
-class SharedLastTenants:
-    """A runtime's last tenant per vendor in ``SharedState``: the calls of the dict it replaces."""
-
-    def __init__(self, state: SharedState, space: str) -> None:
-        self.state, self.space = state, space
-
-    def __setitem__(self, vendor: str, credential: str) -> None:
-        self.state.set_last_tenant(self.space, vendor, credential)
-
-    def get(self, vendor: str) -> str | None:
-        return self.state.last_tenant(self.space, vendor)
-
-    def clear(self) -> None:
-        pass  # a reset forgets them (``SharedState.next_generation``)

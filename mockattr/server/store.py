@@ -63,8 +63,9 @@ class TenantStore:
         return tenant
 
     @contextmanager
-    def world(self, vendor: str, credential: str) -> Iterator[Any]:
-        """The tenant's world, locked for the duration of the ``with`` block."""
+    def world(self, vendor: str, credential: str, served: bool = False) -> Iterator[Any]:
+        """The tenant's world, locked for the duration of the ``with`` block (``served``: for a vendor
+        request; the durable store may note it)."""
         tenant = self._tenant(vendor, credential)
         with tenant.lock:
             yield tenant.world

@@ -11,7 +11,7 @@ from typing import Any
 from mockattr.contract import Contract, check, load_contract
 from mockattr.server.durable import DurableStore
 from mockattr.server.jsonio import dump_json
-from mockattr.server.shared import SharedLastTenants, SharedState
+from mockattr.server.shared import SharedState
 from mockattr.server.store import DEFAULT_MAX_TENANTS, TenantStore
 from mockattr.vendors import FixtureError, Vendor, check_vendor, fresh_copy, load_fixture, load_vendor
 
@@ -28,8 +28,8 @@ class Tenants:
         state_file: Path | None = None,
         shared: SharedState | None = None,
     ) -> None:
-        """With ``shared`` (``serve --workers``), the worlds are in its file (or ``state_file``), and the
-        last tenants and reset generations in ``shared``, for every worker to see."""
+        """With ``shared`` (``serve --workers``), the worlds are in its file (or ``state_file``), with which
+        one a request used last, and the reset generations in ``shared``, for every worker to see."""
         self.vendors: dict[str, Vendor] = {}
         self.contracts: dict[str, Contract] = {}
         self.fixtures: dict[str, dict[str, Any]] = {}
@@ -47,13 +47,22 @@ class Tenants:
             self.store = TenantStore({vendor_id: self.seeder(vendor_id) for vendor_id in self.vendors}, max_tenants)
         else:
             self.store = self._durable_store(state_file, max_tenants)
-        self.last_tenant: dict[str, str] | SharedLastTenants = {} if shared is None else SharedLastTenants(shared, "")
-        """Per vendor, the credential of the last request served (what ``state`` shows by default)."""
+        self.last_tenant: dict[str, str] = {}
+        """Per vendor, the credential of the last request served (what ``state`` shows by default); with
+        ``shared``, the store notes it instead (``DurableStore.last_world``)."""
         self._generation = 0
         self._seeding = threading.Lock()
 
     def _durable_store(self, path: Path, max_tenants: int) -> DurableStore:
-        return DurableStore(path, self.new_world, self.stored_world, max_tenants, self.vendors)
+        return DurableStore(
+            path,
+            self.new_world,
+            self.stored_world,
+            max_tenants,
+            self.vendors,
+            rebuild=self.written_world,
+            track_last=self.shared is not None,
+        )
 
     def _temporary_store(self, max_tenants: int, space: str = "") -> DurableStore:
         assert self.shared is not None
@@ -63,8 +72,10 @@ class Tenants:
             self.stored_world,
             max_tenants,
             self.vendors,
+            rebuild=self.written_world,
             durable=False,
             space=space,
+            track_last=True,
         )
 
     @property
@@ -78,12 +89,11 @@ class Tenants:
         or with ``shared`` in its file."""
         sibling = copy.copy(self)
         sibling.space, sibling._generation, sibling._seeding = space, 0, threading.Lock()
+        sibling.last_tenant = {}
         if self.shared is None:
             sibling.store = TenantStore({v: sibling.seeder(v) for v in self.vendors}, max_tenants)
-            sibling.last_tenant = {}
         else:
             sibling.store = sibling._temporary_store(max_tenants, space)
-            sibling.last_tenant = SharedLastTenants(self.shared, space)
         return sibling
 
     def seeder(self, vendor_id: str) -> Any:
@@ -102,6 +112,10 @@ class Tenants:
         violation = check(self.contracts[vendor_id].validator("fixture.json"), data)
         if violation:
             raise ValueError(violation)
+        return self.vendors[vendor_id].new_world(data, self.contracts[vendor_id])
+
+    def written_world(self, vendor_id: str, data: Any) -> Any:
+        """A world from data a server wrote (checked when it was served): not checked again."""
         return self.vendors[vendor_id].new_world(data, self.contracts[vendor_id])
 
     def reset(self) -> None:
@@ -154,6 +168,9 @@ class Tenants:
 
     def state_json(self, vendor_id: str, credential: str | None) -> str:
         """A tenant's world as JSON: ``credential``'s, else the last one a request used, else fresh fixtures."""
+        if credential is None and isinstance(self.store, DurableStore) and self.store.track_last:
+            with self.store.last_world(vendor_id) as world:
+                return dump_json((world if world is not None else self.new_world(vendor_id)).to_data())
         credential = credential or self.last_tenant.get(vendor_id)
         if credential is None:
             return dump_json(self.new_world(vendor_id).to_data())
