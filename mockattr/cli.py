@@ -165,7 +165,8 @@ class UsageLine(click.ClickException):
 @click.option(
     "--workers",
     type=click.IntRange(1),
-    help="Server processes on the one port [default: the number of cores; 1 with --tls]. With more than "
+    help="Server processes on the one port [default: the number of cores; 1 with --tls or without fork()]. "
+    "With more than "
     "one, they share tenants, seeds, namespaces, journal and faults through SQLite files in a temporary "
     "folder (tenants in --state-file when given).",
 )
@@ -195,7 +196,9 @@ def serve(
     admin_token = _admin_token(host, admin_token)
     if tls and workers not in (None, 1):
         raise click.UsageError("--tls serves from one process: leave out --workers")
-    workers = 1 if tls else workers or os.cpu_count() or 1
+    if not hasattr(os, "fork") and workers not in (None, 1):
+        raise click.UsageError("--workers needs fork(), which this system does not have")
+    workers = 1 if tls or not hasattr(os, "fork") else workers or os.cpu_count() or 1
     with contextlib.ExitStack() as cleanup:
         shared_folder = None
         if workers > 1:

@@ -15,6 +15,7 @@ refused (``TenantLimit``): durable worlds are never dropped silently.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -31,6 +32,10 @@ from typing import Any
 
 from mockattr.server.jsonio import dump_json
 from mockattr.server.store import TenantLimit
+
+fcntl: Any = None
+with contextlib.suppress(ImportError):  # POSIX only
+    import fcntl
 
 FORMAT = "mockattr-state/3"
 """What a state file says it is (table ``mockattr``); a file saying anything else is refused, but for
@@ -79,17 +84,32 @@ _USED = "UPDATE worlds SET rowid = (SELECT MAX(rowid) + 1 FROM worlds) WHERE ven
 
 
 @contextmanager
-def write_transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def write_transaction(db: sqlite3.Connection, turn: int | None = None) -> Iterator[sqlite3.Connection]:
     """One write transaction on ``db`` (a connection in autocommit mode): committed when the block ends,
-    rolled back when it raises."""
-    db.execute("BEGIN IMMEDIATE")
+    rolled back when it raises. ``turn`` (``turn_file``) makes the writers of a file queue on its lock:
+    a waiting writer wakes as soon as it is free, where SQLite's own wait sleeps in steps of up to 100 ms."""
+    if turn is not None:
+        fcntl.flock(turn, fcntl.LOCK_EX)
     try:
-        yield db
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:  # SQLite may have rolled back already (e.g. a full disk)
-            db.execute("ROLLBACK")
-        raise
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:  # SQLite may have rolled back already (e.g. a full disk)
+                db.execute("ROLLBACK")
+            raise
+    finally:
+        if turn is not None:
+            fcntl.flock(turn, fcntl.LOCK_UN)
+
+
+def turn_file(path: Path) -> int | None:
+    """A descriptor of the lock file beside ``path``, for ``write_transaction`` (one per thread: a lock
+    excludes other descriptors, in this process too); None where there is no ``flock`` (Windows)."""
+    if fcntl is None:
+        return None
+    return os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
 
 
 class StateFileError(Exception):
@@ -246,8 +266,10 @@ class DurableStore:
         if getattr(local, "pid", None) != os.getpid():
             local.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
             local.db.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'OFF'}")
+            local.turn = None
             if not self.durable:  # a temporary file: nothing deleted needs zeroing (Debian's SQLite does)
                 local.db.execute("PRAGMA secure_delete=OFF")
+                local.turn = turn_file(self.path)  # the workers' writes queue
             local.pid = os.getpid()
         return local.db
 
@@ -258,7 +280,7 @@ class DurableStore:
         from the file: what was not committed is never served."""
         with self._lock:
             try:
-                with write_transaction(self._db()) as db:
+                with write_transaction(self._db(), self._local.turn) as db:
                     yield db
             except BaseException:
                 for key in keys if keys is not None else list(self._built):

@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from mockattr.server.durable import write_transaction
+from mockattr.server.durable import turn_file, write_transaction
 from mockattr.server.faults import MAX_PENDING, Fault, TooManyFaults, WouldWait
 from mockattr.server.journal import JOURNAL_BYTES, JOURNAL_LIMIT, JournalEntry
 
@@ -66,11 +66,13 @@ class SharedState:
             local.db.execute("PRAGMA journal_mode=WAL")
             local.db.execute("PRAGMA synchronous=OFF")  # the file lives as long as the server: no fsync
             local.db.execute("PRAGMA secure_delete=OFF")  # nor zeroing what is deleted (Debian's SQLite does)
+            local.turn = turn_file(self.path)  # the workers' writes queue
             local.pid = os.getpid()
         return local.db
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return write_transaction(self._db())
+        db = self._db()
+        return write_transaction(db, self._local.turn)
 
     def _counter(self, db: sqlite3.Connection, space: str, name: str, step: int = 0) -> int:
         if step:
