@@ -1,6 +1,7 @@
 """Benchmark mockattr against a bare Flask app, Prism and WireMock, all measured in one run.
 
-    python bench/run.py [--duration 10] [--connections 8] [--rounds 3] [--skip prism,wiremock,servers,growth] [--quick]
+    python bench/run.py [--duration 10] [--connections 8] [--rounds 3] [--skip main,prism,wiremock,servers,growth]
+                        [--quick] [--baseline DIR] [--serve-args "--workers 1"]
 
 Needs `wrk` (Debian: apt-get install wrk); Prism and WireMock come from npm into bench/.node the first
 time (Java 17 runs WireMock); the server comparison wants `pip install '.[bench]'` (gunicorn, granian).
@@ -25,6 +26,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import socket
 import statistics
@@ -206,11 +208,15 @@ class Target:
             os.killpg(self.process.pid, 9)
 
 
+SERVE_ARGS: list[str] = []
+"""Options every ``mockattr serve`` target gets (``--serve-args``)."""
+
+
 def mockattr_target(extra: list[str] | None = None, source: Path | None = None) -> Target:
     """``mockattr serve``; with ``source``, that checkout's code (another revision) instead of ours."""
     port = free_port()
     return Target(
-        [sys.executable, "-m", "mockattr", "serve", "--port", str(port), *(extra or [])],
+        [sys.executable, "-m", "mockattr", "serve", "--port", str(port), *SERVE_ARGS, *(extra or [])],
         f"http://127.0.0.1:{port}",
         "/__mockattr/health",
         env={"PYTHONPATH": str(source)} if source else None,
@@ -513,11 +519,28 @@ def main_loads(folder: Path, skip: set[str], baseline: Path | None = None) -> di
     return loads
 
 
+def main_table(args: argparse.Namespace, skip: set[str]) -> None:
+    """The main table: every target in rounds, then medians and ratios."""
+    with tempfile.TemporaryDirectory() as folder:
+        rounds = in_rounds(main_loads(Path(folder), skip, args.baseline), args.rounds, args.duration, args.connections)
+    print(f"Median of {args.rounds} rounds; ratios are the median (and range) of each round's own ratio.\n")
+    bases = {
+        "bare Flask": rounds.get("flask"),
+        "Prism -m": rounds.get("prism"),
+        "WireMock defaults": rounds.get("wiremock default"),
+        "WireMock no journal": rounds.get("wiremock"),
+    }
+    print_medians("target", rounds, bases)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per target (default 10)")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
-    parser.add_argument("--skip", default="", help="comma-separated: prism, wiremock, servers, growth")
+    parser.add_argument("--skip", default="", help="comma-separated: main, prism, wiremock, servers, growth")
+    parser.add_argument(
+        "--serve-args", default="", help='options for every `mockattr serve` target, e.g. "--workers 1"'
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the main and growth tables (default 3)")
     parser.add_argument("--quick", action="store_true", help="3 s per target, one round, smaller growth steps")
     parser.add_argument(
@@ -539,19 +562,13 @@ def main() -> None:
     if not {"prism", "wiremock"} <= skip:
         ensure_node_tools()
     d, c = args.duration, args.connections
+    SERVE_ARGS[:] = shlex.split(args.serve_args)
     print(f"load: wrk -t1 -c{c} -d{d}s over loopback, {os.cpu_count()} cores; each target started fresh\n", flush=True)
 
-    with tempfile.TemporaryDirectory() as folder:
-        rounds = in_rounds(main_loads(Path(folder), skip, args.baseline), args.rounds, d, c)
-    print(f"Median of {args.rounds} rounds; ratios are the median (and range) of each round's own ratio.\n")
-    bases = {
-        "bare Flask": rounds.get("flask"),
-        "Prism -m": rounds.get("prism"),
-        "WireMock defaults": rounds.get("wiremock default"),
-        "WireMock no journal": rounds.get("wiremock"),
-    }
-    print_medians("target", rounds, bases)
-
+    if "main" in skip:
+        skip |= {"servers"}
+    else:
+        main_table(args, skip)
     if "servers" not in skip:
         print(
             "\n| server (8 threads, 1 process) | mockattr update req/s | bare Flask req/s | mockattr / bare "
