@@ -30,6 +30,7 @@ from mockattr.server.store import DEFAULT_MAX_TENANTS
 from mockattr.serving import uvicorn_server as standalone
 from mockattr.serving import werkzeug_server as tls_server
 from mockattr.serving.tls import Certificates, generate
+from mockattr.serving.workers import serve_in_workers
 from mockattr.vendors import FixtureError, VendorError
 
 if TYPE_CHECKING:
@@ -253,7 +254,7 @@ def _serve_plain(app: Flask, host: str, port: int, workers: int = 1) -> None:
     if workers == 1:
         standalone.serve_until_signalled(http_server, announce)
     else:
-        standalone.serve_in_workers(http_server, workers, announce)
+        serve_in_workers(http_server, workers, announce)
 
 
 def _announce(app: Flask, url: str, certificates: Certificates | None = None) -> None:

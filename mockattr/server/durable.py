@@ -266,10 +266,9 @@ class DurableStore:
         if getattr(local, "pid", None) != os.getpid():
             local.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
             local.db.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'OFF'}")
-            local.turn = None
             if not self.durable:  # a temporary file: nothing deleted needs zeroing (Debian's SQLite does)
                 local.db.execute("PRAGMA secure_delete=OFF")
-                local.turn = turn_file(self.path)  # the workers' writes queue
+            local.turn = turn_file(self.path)  # the writers of every process on the file queue
             local.pid = os.getpid()
         return local.db
 

@@ -117,9 +117,7 @@ class SharedState:
         cut = last - JOURNAL_LIMIT
         if held > JOURNAL_BYTES:
             total = 0
-            for entry_id, size in db.execute(
-                "SELECT id, size FROM journal WHERE space = ? ORDER BY id DESC", (space,)
-            ):
+            for entry_id, size in db.execute("SELECT id, size FROM journal WHERE space = ? ORDER BY id DESC", (space,)):
                 total += size
                 if total > JOURNAL_BYTES and entry_id != last:
                     cut = max(cut, entry_id)

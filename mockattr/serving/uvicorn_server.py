@@ -1,9 +1,11 @@
 """``mockattr serve``'s HTTP server: uvicorn with httptools (llhttp, in C) and uvloop (libuv), chosen by
 measurement (bench/README.md): it spends several times less CPU per request than waitress.
 
-Each request is read in full on the event loop, then the WSGI app runs on one of ``THREADS`` threads, so a
-slow or half-sent request holds no thread, and a fault's delay holds only its own. A connection silent for
-``IDLE_SECONDS`` (before its request, mid-request, or between keep-alive requests) is closed.
+Each request is read in full on the event loop, then the WSGI app answers it there; where the app would
+wait (a fault's delay, a state file, a forwarded call, the admin API) it says so (``WouldWait``) and one of
+``THREADS`` threads answers instead. So a slow or half-sent request holds nothing, and a delayed answer
+holds only its own thread. A connection silent for ``IDLE_SECONDS`` (before its request, mid-request, or
+between keep-alive requests) is closed. ``mockattr.serving.workers`` runs the server in several processes.
 
 ``--tls`` keeps werkzeug's threaded server (``mockattr.serving.werkzeug_server``).
 """
@@ -16,7 +18,6 @@ import gc
 import io
 import logging
 import os
-import select
 import signal
 import socket
 import sys
@@ -334,63 +335,3 @@ def serve_until_signalled(server: FrontServer, announce: Callable[[], Any]) -> N
         server.run(sockets=[server.socket])
     finally:
         server.config.app.threads.shutdown(wait=False, cancel_futures=True)
-
-
-def serve_in_workers(server: FrontServer, count: int, announce: Callable[[], Any]) -> None:
-    """Serve from ``count`` processes forked from this one, all accepting on the server's socket, until
-    SIGTERM or Ctrl-C; then each drains as ``serve_until_signalled`` does, and this returns once all have
-    stopped. ``announce()`` runs once every worker listens. A worker that dies is replaced."""
-    ready, tell_ready = os.pipe()
-    server.supervisor = os.getpid()
-    gc.freeze()  # before forking: the workers share the start-up heap, and collections skip it
-    workers: set[int] = set()
-
-    def start_worker(first: bool) -> None:
-        pid = os.fork()
-        if pid:
-            workers.add(pid)
-            return
-        code = 1
-        try:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, signal.SIG_DFL)  # until uvicorn puts its own handlers in place
-            os.close(ready)
-            server.announce = (lambda: os.write(tell_ready, b".")) if first else (lambda: None)
-            server.run(sockets=[server.socket])
-            code = 0
-        finally:
-            os._exit(code)  # a forked worker leaves without running the supervisor's exit handlers
-
-    for _ in range(count):
-        start_worker(first=True)
-    stopping: list[int] = []
-
-    def stop(signum: int, frame: object) -> None:
-        stopping.append(signum)
-        for pid in workers:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    started = 0
-    while started < count and not stopping:
-        if select.select([ready], [], [], 0.2)[0]:
-            started += len(os.read(ready, count - started))
-        pid, _ = os.waitpid(-1, os.WNOHANG)
-        if pid:  # a worker that cannot start: none will
-            workers.discard(pid)
-            stop(signal.SIGTERM, None)
-            stopping.append(-1)
-    if not stopping:
-        announce()
-    while workers:
-        pid, status = os.wait()
-        workers.discard(pid)
-        if not stopping:
-            print(f"mockattr: worker {pid} stopped ({status}); starting another", file=sys.stderr, flush=True)
-            start_worker(first=False)
-    os.close(ready)
-    os.close(tell_ready)
-    if -1 in stopping:
-        raise SystemExit("mockattr: a worker stopped as it started")
