@@ -157,3 +157,15 @@ def test_tls_serves_from_one_process() -> None:
         timeout=30,
     )
     assert result.returncode == 2 and "--tls serves from one process" in result.stderr
+
+
+def test_namespaces_do_not_grow_a_workers_open_files(workers: Workers) -> None:
+    """Every namespace's store shares the worker's connection to the file (and its lock file)."""
+    with workers.on(0) as mock:
+        files = f"/proc/{workers.pids[0]}/fd"
+        requests.get(mock.namespace("warm-up").url("chartmogul") + RETRIEVE, headers=basic("k"), timeout=5)
+        before = len(os.listdir(files))
+        for n in range(40):
+            answer = requests.get(mock.namespace(f"ns-{n}").url("chartmogul") + RETRIEVE, headers=basic("k"), timeout=5)
+            assert answer.status_code == 200
+        assert len(os.listdir(files)) - before < 10, "40 namespaces, a handful of descriptors at most"

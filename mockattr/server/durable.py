@@ -104,12 +104,28 @@ def write_transaction(db: sqlite3.Connection, turn: int | None = None) -> Iterat
             fcntl.flock(turn, fcntl.LOCK_UN)
 
 
-def turn_file(path: Path) -> int | None:
-    """A descriptor of the lock file beside ``path``, for ``write_transaction`` (one per thread: a lock
-    excludes other descriptors, in this process too); None where there is no ``flock`` (Windows)."""
-    if fcntl is None:
-        return None
-    return os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+_CONNECTIONS = threading.local()
+
+
+def connection(path: Path, durable: bool) -> tuple[sqlite3.Connection, int | None]:
+    """This thread's connection to the SQLite file ``path`` and its descriptor of the lock file beside
+    it (``write_transaction``'s ``turn``; None where there is no ``flock``), made on first use in each
+    thread of each process and shared by every store on the file (a namespace's too). Not ``durable``:
+    no fsync, and nothing deleted is zeroed (Debian's SQLite zeroes it)."""
+    held = _CONNECTIONS.__dict__
+    if held.get("pid") != os.getpid():  # a forked worker: its own connections
+        held.clear()
+        held["pid"] = os.getpid()
+    found = held.get(str(path))
+    if found is None:
+        db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
+        if not durable:
+            db.execute("PRAGMA secure_delete=OFF")
+        turn = None if fcntl is None else os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        found = held[str(path)] = (db, turn)
+    return found
 
 
 class StateFileError(Exception):
@@ -152,7 +168,6 @@ class DurableStore:
         self._fresh, self._load = fresh, load
         self._rebuild = rebuild or load
         self._lock = threading.RLock()  # one transaction at a time per process; SQLite orders processes
-        self._local = threading.local()
         self._built: OrderedDict[tuple[str, str], _Built] = OrderedDict()
         if space:
             self._secret = bytes.fromhex(self._db().execute(_SECRET).fetchone()[0])
@@ -261,16 +276,8 @@ class DurableStore:
     # --- transactions --------------------------------------------------------------------------
 
     def _db(self) -> sqlite3.Connection:
-        """This thread's connection (a new one in a forked worker)."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            local.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
-            local.db.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'OFF'}")
-            if not self.durable:  # a temporary file: nothing deleted needs zeroing (Debian's SQLite does)
-                local.db.execute("PRAGMA secure_delete=OFF")
-            local.turn = turn_file(self.path)  # the writers of every process on the file queue
-            local.pid = os.getpid()
-        return local.db
+        """This thread's connection to the file (``connection``)."""
+        return connection(self.path, self.durable)[0]
 
     @contextmanager
     def _transaction(self, keys: list[tuple[str, str]] | None = None) -> Iterator[sqlite3.Connection]:
@@ -279,7 +286,7 @@ class DurableStore:
         from the file: what was not committed is never served."""
         with self._lock:
             try:
-                with write_transaction(self._db(), self._local.turn) as db:
+                with write_transaction(*connection(self.path, self.durable)) as db:
                     yield db
             except BaseException:
                 for key in keys if keys is not None else list(self._built):

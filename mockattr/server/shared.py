@@ -15,21 +15,17 @@ long as the server. Every call is one transaction, so workers never see half of 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from mockattr.server.durable import turn_file, write_transaction
+from mockattr.server.durable import connection, write_transaction
 from mockattr.server.faults import MAX_PENDING, Fault, TooManyFaults, WouldWait
 from mockattr.server.journal import JOURNAL_BYTES, JOURNAL_LIMIT, JournalEntry
 
-BUSY_SECONDS = 30.0
-"""How long a worker waits for another's transaction."""
 TRIM_EVERY = 100
 """The journal is trimmed to its limits every this many entries."""
 
@@ -55,24 +51,14 @@ class SharedState:
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / "shared.db"
         self.worlds_path = Path(folder) / "worlds.db"
-        self._local = threading.local()
         self._db().executescript(_TABLES)
 
     def _db(self) -> sqlite3.Connection:
-        """This thread's connection (a new one in a forked worker)."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            local.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
-            local.db.execute("PRAGMA journal_mode=WAL")
-            local.db.execute("PRAGMA synchronous=OFF")  # the file lives as long as the server: no fsync
-            local.db.execute("PRAGMA secure_delete=OFF")  # nor zeroing what is deleted (Debian's SQLite does)
-            local.turn = turn_file(self.path)  # the workers' writes queue
-            local.pid = os.getpid()
-        return local.db
+        """This thread's connection; the file lives as long as the server, so nothing is synced."""
+        return connection(self.path, durable=False)[0]
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        db = self._db()
-        return write_transaction(db, self._local.turn)
+        return write_transaction(*connection(self.path, durable=False))
 
     def _counter(self, db: sqlite3.Connection, space: str, name: str, step: int = 0) -> int:
         if step:
