@@ -36,6 +36,8 @@ from mockattr.vendors import FixtureError, VendorError
 if TYPE_CHECKING:
     from mockattr.checking.junit import CheckResult
 
+MAX_WORKERS = 256
+"""``serve --workers`` at most."""
 T = TypeVar("T")
 
 
@@ -165,7 +167,7 @@ class UsageLine(click.ClickException):
 )
 @click.option(
     "--workers",
-    type=click.IntRange(1),
+    type=click.IntRange(1, MAX_WORKERS),
     help="Server processes on the one port [default: the number of cores; 1 with --tls or without fork()]. "
     "With more than "
     "one, they share tenants, seeds, namespaces, journal and faults through SQLite files in a temporary "
@@ -199,7 +201,7 @@ def serve(
         raise click.UsageError("--tls serves from one process: leave out --workers")
     if not hasattr(os, "fork") and workers not in (None, 1):
         raise click.UsageError("--workers needs fork(), which this system does not have")
-    workers = 1 if tls or not hasattr(os, "fork") else workers or os.cpu_count() or 1
+    workers = 1 if tls or not hasattr(os, "fork") else workers or _cores()
     with contextlib.ExitStack() as cleanup:
         shared_folder = None
         if workers > 1:
@@ -221,6 +223,13 @@ def serve(
     click.echo("mockattr stopped")
 
 
+def _cores() -> int:
+    """The cores this process may run on (a CPU set limits them; a CPU quota does not show here)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _serve(host: str, port: int, tls: bool, workers: int, **settings: Any) -> None:
     """Make the app of ``settings`` (``create_app``'s) and serve it until SIGTERM or Ctrl-C."""
     try:
@@ -228,7 +237,7 @@ def _serve(host: str, port: int, tls: bool, workers: int, **settings: Any) -> No
     except (FixtureError, VendorError, StateFileError, FileNotFoundError) as err:
         raise click.ClickException(str(err)) from err
     if not tls:
-        _serve_plain(app, host, port, workers)
+        _serve_plain(app, host, port, workers, settings.get("shared_folder"))
         return
     with tempfile.TemporaryDirectory(prefix="mockattr-tls-") as folder:  # the CA's folder goes when it stops
         certificates = generate(Path(folder))
@@ -246,7 +255,7 @@ def _listening(bind: Callable[..., T], app: Flask, host: str, port: int, *args: 
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
 
 
-def _serve_plain(app: Flask, host: str, port: int, workers: int = 1) -> None:
+def _serve_plain(app: Flask, host: str, port: int, workers: int = 1, shared_folder: Path | None = None) -> None:
     """Serve ``app`` with uvicorn in ``workers`` processes until SIGTERM or Ctrl-C, announcing it once it
     listens."""
     http_server = _listening(standalone.bind, app, host, port)
@@ -254,7 +263,7 @@ def _serve_plain(app: Flask, host: str, port: int, workers: int = 1) -> None:
     if workers == 1:
         standalone.serve_until_signalled(http_server, announce)
     else:
-        serve_in_workers(http_server, workers, announce)
+        serve_in_workers(http_server, workers, announce, shared_folder)
 
 
 def _announce(app: Flask, url: str, certificates: Certificates | None = None) -> None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -169,3 +170,40 @@ def test_namespaces_do_not_grow_a_workers_open_files(workers: Workers) -> None:
             answer = requests.get(mock.namespace(f"ns-{n}").url("chartmogul") + RETRIEVE, headers=basic("k"), timeout=5)
             assert answer.status_code == 200
         assert len(os.listdir(files)) - before < 10, "40 namespaces, a handful of descriptors at most"
+
+
+def test_killing_the_supervisor_leaves_no_shared_folder(tmp_path: Path) -> None:
+    """Its own exit removes the folder; killed, it cannot: the orphaned workers do."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockattr", "serve", "--port", "0", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert process.stdout is not None and "listening" in process.stdout.readline()
+    assert [p.name[:17] for p in tmp_path.iterdir()] == ["mockattr-workers-"]
+    process.kill()
+    process.wait(10)
+    deadline = time.monotonic() + 10
+    while list(tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_journal_that_cannot_be_written_does_not_undo_the_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The change is committed before the journal entry is written: its answer stands (a 500 would
+    have a client retry, and apply a tag twice)."""
+    from mockattr.server.app import create_app
+    from mockattr.server.shared import SharedState
+
+    def full_disk(self: SharedState, space: str, entry: object) -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(SharedState, "journal_add", full_disk)
+    client = create_app(shared_folder=tmp_path).test_client()
+    url = f"/chartmogul/v1/customers/{ADAM}/attributes/tags"
+    answer = client.post(url, json={"tags": ["new-tag"]}, headers=basic("k"))
+    assert answer.status_code == 200, answer.text
+    assert "new-tag" in client.get(f"/chartmogul/v1/customers/{ADAM}/attributes", headers=basic("k")).json["tags"]

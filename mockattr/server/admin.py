@@ -256,7 +256,7 @@ def requests_list() -> Response:
         raise BadAdminRequest("the journal is off (mockattr serve --no-journal): nothing is recorded", 409)
     limit, after = _whole("limit", PAGE_SIZE, 1, MAX_PAGE), _whole("after", 0, 0, None)
     keep = None if own is None else (lambda e: _owned(e, own))
-    entries = _runtime().journal.entries(_vendor(required=False), request.args.get("operation"), after, keep)
+    entries = _runtime().journal.entries(_vendor(required=False), request.args.get("operation"), after, keep, limit + 1)
     page = entries[:limit]
     more = len(entries) > limit
 

@@ -128,9 +128,10 @@ class Journal:
         operation: str | None = None,
         after: int = 0,
         keep: Callable[[JournalEntry], bool] | None = None,
+        limit: int | None = None,
     ) -> list[JournalEntry]:
         """Entries after id ``after``, oldest first, optionally only one vendor's or one operation's, or
-        those ``keep`` keeps."""
+        those ``keep`` keeps; the first ``limit`` of them."""
         with self._lock:
             found = [e for e in self._entries if e.id > after] if after else list(self._entries)
         return [
@@ -139,7 +140,7 @@ class Journal:
             if (vendor is None or e.vendor == vendor)
             and (operation is None or e.operation == operation)
             and (keep is None or keep(e))
-        ]
+        ][:limit]
 
     def clear(self, keep: Callable[[JournalEntry], bool] | None = None) -> None:
         """Drop every entry (ids count from 1 again), or those ``keep`` does not keep."""

@@ -151,8 +151,11 @@ class RequestPipeline:
             raise  # werkzeug's own (a body cut short): the router answers and journals it
         except Exception:  # a 500 is journaled too (a full disk under --state-file, a bug)
             response = self.renderer.unexpected(request, vendor_id)
-        if self.tenants.generation == generation:
-            self._journal(request, entry, response)
+        try:
+            if self.tenants.generation == generation:
+                self._journal(request, entry, response)
+        except Exception:  # the answer stands (its change is committed): a retry must not apply it twice
+            REQUEST_LOG.exception("mockattr: the journal could not keep %s %s", request.method, request.path)
         return response
 
     def _answer(

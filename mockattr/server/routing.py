@@ -56,7 +56,12 @@ class OperationRouter:
         """Paths matched to an operation, by method and path: a client calls the same few again and again."""
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        runtime = self._namespace(environ)
+        try:
+            runtime = self._namespace(environ)
+        except Exception:  # the shared namespaces' file (serve --workers) could not be read
+            response = self.runtime.renderer.unexpected(Request(environ), None)
+            response.headers[VERSION_HEADER] = __version__
+            return response(environ, start_response)
         request = Request(environ)
         try:
             if runtime is None:

@@ -26,9 +26,6 @@ from mockattr.server.durable import connection, write_transaction
 from mockattr.server.faults import MAX_PENDING, Fault, TooManyFaults, WouldWait
 from mockattr.server.journal import JOURNAL_BYTES, JOURNAL_LIMIT, JournalEntry
 
-TRIM_EVERY = 100
-"""The journal is trimmed to its limits every this many entries."""
-
 _TABLES = """
 CREATE TABLE IF NOT EXISTS counters (space TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (space, name));
@@ -94,7 +91,7 @@ class SharedState:
                 (space, entry.id, entry.vendor, entry.operation, size, json.dumps(data), *bodies),
             )
             held = self._counter(db, space, "journal bytes", size)
-            if entry.id % TRIM_EVERY == 0 or held > JOURNAL_BYTES:
+            if entry.id > JOURNAL_LIMIT or held > JOURNAL_BYTES:
                 self._trim(db, space, entry.id, held)
 
     def _trim(self, db: sqlite3.Connection, space: str, last: int, held: int) -> None:
@@ -113,19 +110,34 @@ class SharedState:
         db.execute("DELETE FROM journal WHERE space = ? AND id <= ?", range_)
         self._counter(db, space, "journal bytes", -int(gone))
 
-    def journal_entries(self, space: str, vendor: str | None, operation: str | None, after: int) -> list[JournalEntry]:
-        """The space's entries after id ``after``, oldest first, optionally of one vendor or operation."""
+    def journal_entries(
+        self,
+        space: str,
+        vendor: str | None,
+        operation: str | None,
+        after: int,
+        keep: Callable[[JournalEntry], bool] | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        """The space's entries after id ``after``, oldest first, optionally of one vendor or operation,
+        those ``keep`` keeps, the first ``limit`` of them (read no further than needed)."""
         query = "SELECT entry, request_body, response_body FROM journal WHERE space = ? AND id > ?"
         args: list[Any] = [space, after]
         for column, value in (("vendor", vendor), ("operation", operation)):
             if value is not None:
                 query += f" AND {column} = ?"
                 args.append(value)
-        rows = self._db().execute(query + " ORDER BY id", args).fetchall()
-        return [
-            JournalEntry(**json.loads(text), request_body=request, response_body=response)
-            for text, request, response in rows
-        ]
+        query += " ORDER BY id"
+        if keep is None and limit is not None:
+            query += f" LIMIT {int(limit)}"
+        found: list[JournalEntry] = []
+        for text, request, response in self._db().execute(query, args):
+            entry = JournalEntry(**json.loads(text), request_body=request, response_body=response)
+            if keep is None or keep(entry):
+                found.append(entry)
+                if len(found) == limit:
+                    break
+        return found
 
     def journal_clear(self, space: str, drop: Callable[[JournalEntry], bool] | None) -> None:
         """Drop the space's entries (ids count from 1 again), or those ``drop`` says."""
@@ -221,9 +233,9 @@ class SharedJournal:
         operation: str | None = None,
         after: int = 0,
         keep: Callable[[JournalEntry], bool] | None = None,
+        limit: int | None = None,
     ) -> list[JournalEntry]:
-        found = self.state.journal_entries(self.space, vendor, operation, after)
-        return found if keep is None else [entry for entry in found if keep(entry)]
+        return self.state.journal_entries(self.space, vendor, operation, after, keep, limit)
 
     def clear(self, keep: Callable[[JournalEntry], bool] | None = None) -> None:
         self.state.journal_clear(self.space, None if keep is None else lambda entry: not keep(entry))

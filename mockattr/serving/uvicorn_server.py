@@ -109,11 +109,14 @@ CLOSING = b"content-length: 0\r\nconnection: close\r\n\r\n"
 
 class WSGIBridge:
     """The ASGI app uvicorn runs: reads a request in full (refusing bad framing and bodies past
-    ``SPOOL_LIMIT``), calls the WSGI ``app`` on a thread, and sends its answer; a ``DropConnection`` from
-    the app resets or closes the connection, and ``FLUSH_ENVIRON_KEY`` sends what a slow answer has so far."""
+    ``SPOOL_LIMIT``), calls the WSGI ``app`` on the event loop (again on a thread when it raises
+    ``WouldWait``), and sends its answer; a ``DropConnection`` from the app resets or closes the
+    connection, and ``FLUSH_ENVIRON_KEY`` sends what a slow answer has so far."""
 
     def __init__(self, app: Callable[..., Any], threads: int = THREADS) -> None:
         self.app = app
+        self.multiprocess = False
+        """Whether other processes run the same app (``serve --workers``): the environ says so."""
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="mockattr")
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
@@ -140,12 +143,12 @@ class WSGIBridge:
             if not message.get("more_body"):
                 break
         loop = asyncio.get_running_loop()
-        environ = wsgi_environ(scope, bytes(body))
+        environ = wsgi_environ(scope, bytes(body), self.multiprocess)
         environ[ON_LOOP_ENVIRON_KEY] = True
         try:  # on the loop: a thread costs more than most answers (bench/README.md)
             answer = self._answer(environ, loop, None)
         except WouldWait:
-            fresh = wsgi_environ(scope, bytes(body))
+            fresh = wsgi_environ(scope, bytes(body), self.multiprocess)
             answer = await loop.run_in_executor(self.threads, self._answer, fresh, loop, send)
         if isinstance(answer, DropConnection):
             transport = scope["extensions"][CONNECTION_KEY]
@@ -226,7 +229,7 @@ def _header_lookup(headers: list[tuple[bytes, bytes]]) -> Callable[[str], str | 
     return header
 
 
-def wsgi_environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
+def wsgi_environ(scope: dict[str, Any], body: bytes, multiprocess: bool = False) -> dict[str, Any]:
     """The WSGI environ (PEP 3333) of an ASGI HTTP request read in full. A header whose name has an
     underscore is dropped, as waitress and nginx do: it would pass for one spelled with a hyphen."""
     raw_path = scope["raw_path"]
@@ -249,7 +252,7 @@ def wsgi_environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
         "wsgi.input_terminated": True,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
+        "wsgi.multiprocess": multiprocess,
         "wsgi.run_once": False,
     }
     for name, value in scope["headers"]:
