@@ -462,11 +462,9 @@ def main_loads(folder: Path, skip: set[str], baseline: Path | None = None) -> di
     probe.stop()
     update, retrieve = "/chartmogul" + UPDATE_PATH, "/chartmogul" + RETRIEVE_PATH
     loads = {
-        "update": Load(
-            "mockattr update (PUT custom), defaults (a worker per core)", mockattr_target, update, UPDATE_BODY
-        ),
-        "update one worker": Load(
-            "mockattr update, --workers 1", partial(mockattr_target, ["--workers", "1"]), update, UPDATE_BODY
+        "update": Load("mockattr update (PUT custom)", mockattr_target, update, UPDATE_BODY),
+        "update two workers": Load(
+            "mockattr update, --workers 2", partial(mockattr_target, ["--workers", "2"]), update, UPDATE_BODY
         ),
         "update no journal": Load(
             "mockattr update, --no-journal", partial(mockattr_target, ["--no-journal"]), update, UPDATE_BODY

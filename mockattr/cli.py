@@ -168,10 +168,9 @@ class UsageLine(click.ClickException):
 @click.option(
     "--workers",
     type=click.IntRange(1, MAX_WORKERS),
-    help="Server processes on the one port [default: the number of cores; 1 with --tls or without fork()]. "
-    "With more than "
-    "one, they share tenants, seeds, namespaces, journal and faults through SQLite files in a temporary "
-    "folder (tenants in --state-file when given).",
+    help="Server processes on the one port [default: 1]. More share tenants, seeds, namespaces, journal "
+    "and faults through SQLite files in a temporary folder (tenants in --state-file when given), which "
+    "costs more per request than one process: see README's Performance. Not with --tls.",
 )
 def serve(
     host: str,
@@ -192,8 +191,8 @@ def serve(
 
     Each credential is its own tenant, seeded from the fixtures on first use, within the limits of each
     vendor's index.json. The admin API is under /__mockattr/: health, reset, state, seed, requests (the
-    journal) and faults. The server is uvicorn, in --workers processes (with --tls, werkzeug's threaded
-    server, one process); a connection silent for 10 s is closed; bodies over 1 MiB are refused.
+    journal) and faults. The server is uvicorn, in one process or --workers (with --tls, werkzeug's
+    threaded server, one process); a connection silent for 10 s is closed; bodies over 1 MiB are refused.
     """
     _log_requests(log_requests)
     admin_token = _admin_token(host, admin_token)
@@ -201,7 +200,7 @@ def serve(
         raise click.UsageError("--tls serves from one process: leave out --workers")
     if not hasattr(os, "fork") and workers not in (None, 1):
         raise click.UsageError("--workers needs fork(), which this system does not have")
-    workers = 1 if tls or not hasattr(os, "fork") else workers or _cores()
+    workers = workers or 1
     with contextlib.ExitStack() as cleanup:
         shared_folder = None
         if workers > 1:
@@ -221,13 +220,6 @@ def serve(
             shared_folder=shared_folder,
         )
     click.echo("mockattr stopped")
-
-
-def _cores() -> int:
-    """The cores this process may run on (a CPU set limits them; a CPU quota does not show here)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _serve(host: str, port: int, tls: bool, workers: int, **settings: Any) -> None:
