@@ -265,8 +265,8 @@ class DurableStore:
         """A stored world, built from its rows (its ``worlds`` row, ``(version, data)``, given or read)."""
         version, data = row or db.execute(_WORLD_ROW, key).fetchone()
         texts = [row[0] for row in db.execute(_CUSTOMER_ROWS, key)]
-        vendor = key[0].rpartition("/")[2]
-        world = self._decode(vendor, f"the world of {key[0]} for the credential hashed {key[1][:12]}…", data, texts)
+        what = f"the world of {key[0]} for the credential hashed {key[1][:12]}…"
+        world = self._decode(_vendor_of(key[0]), what, data, texts)
         world.touched.tracking = True
         customers = world.to_data().get("customers")
         if not isinstance(customers, list):
@@ -305,7 +305,7 @@ class DurableStore:
                 if self.durable:
                     raise TenantLimit(f"{self.max_tenants} tenants are stored already (--max-tenants)")
                 self._drop_oldest(db)
-            world = self._fresh(key[0].rpartition("/")[2])
+            world = self._fresh(_vendor_of(key[0]))
             world.touched.tracking = True
             return _Built(world)
         built = self._built.get(key)
@@ -463,6 +463,11 @@ class DurableStore:
         """How many tenants are stored."""
         with self._lock:
             return self._db().execute(f"SELECT COUNT(*) FROM worlds WHERE {self._in_space()}").fetchone()[0]  # noqa: S608
+
+
+def _vendor_of(vendor_key: str) -> str:
+    """The vendor of a vendor column's value (``DurableStore._vendor_key``'s inverse)."""
+    return vendor_key.rpartition("/")[2]
 
 
 def _explain(err: sqlite3.Error) -> str:

@@ -101,6 +101,14 @@ class Fault:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def use(self, may_wait: bool) -> bool:
+        """Count one call met (a plan calls this under its lock); whether the fault is used up. Unless
+        ``may_wait``, a fault with a delay is left as it is and ``WouldWait`` raised."""
+        if self.delay and not may_wait:
+            raise WouldWait(self.network or "delay")
+        self.times -= 1
+        return self.times == 0
+
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -136,10 +144,7 @@ class FaultPlan:
         with self._lock:
             for fault in self._faults:
                 if fault.applies(vendor, operation, credential, body):
-                    if fault.delay and not may_wait:
-                        raise WouldWait(fault.network or "delay")
-                    fault.times -= 1
-                    if fault.times == 0:
+                    if fault.use(may_wait):
                         self._faults.remove(fault)
                     return fault
         return None

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mockattr.server.durable import connection, write_transaction
-from mockattr.server.faults import MAX_PENDING, Fault, TooManyFaults, WouldWait
+from mockattr.server.faults import MAX_PENDING, Fault, TooManyFaults
 from mockattr.server.journal import JOURNAL_BYTES, JOURNAL_LIMIT, JournalEntry
 
 _TABLES = """
@@ -172,10 +172,7 @@ class SharedState:
         with self._transaction() as db:
             for position, fault in self.faults(space):
                 if meets(fault):
-                    if fault.delay and not may_wait:
-                        raise WouldWait(fault.network or "delay")
-                    fault.times -= 1
-                    if fault.times == 0:
+                    if fault.use(may_wait):
                         db.execute("DELETE FROM faults WHERE position = ?", (position,))
                     else:
                         text = json.dumps(fault.to_json())

@@ -40,7 +40,7 @@ class Tenants:
             self.fixtures[vendor_id] = load_fixture(vendor_id, contract, fixtures_dir, self.vendors[vendor_id])
         self.shared, self.space = shared, ""
         self.store: TenantStore | DurableStore
-        if shared is not None:
+        if shared is not None:  # the workers' worlds file is made (and namespaces use it) even beside a state file
             temporary = self._temporary_store(max_tenants)
             self.store = temporary if state_file is None else self._durable_store(state_file, max_tenants)
         elif state_file is None:

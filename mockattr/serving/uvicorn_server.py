@@ -142,13 +142,13 @@ class WSGIBridge:
                 return
             if not message.get("more_body"):
                 break
-        loop = asyncio.get_running_loop()
-        environ = wsgi_environ(scope, bytes(body), self.multiprocess)
+        loop, data = asyncio.get_running_loop(), bytes(body)
+        environ = wsgi_environ(scope, data, self.multiprocess)
         environ[ON_LOOP_ENVIRON_KEY] = True
         try:  # on the loop: a thread costs more than most answers (bench/README.md)
             answer = self._answer(environ, loop, None)
         except WouldWait:
-            fresh = wsgi_environ(scope, bytes(body), self.multiprocess)
+            fresh = wsgi_environ(scope, data, self.multiprocess)
             answer = await loop.run_in_executor(self.threads, self._answer, fresh, loop, send)
         if isinstance(answer, DropConnection):
             transport = scope["extensions"][CONNECTION_KEY]
@@ -159,8 +159,7 @@ class WSGIBridge:
             else:
                 transport.close()
             return
-        for message in answer:
-            await send(message)
+        await _send_all(send, answer)
 
     def _answer(self, environ: dict[str, Any], loop: asyncio.AbstractEventLoop, send: Callable[..., Any] | None) -> Any:
         """The app's answer as ASGI messages still to send, or the ``DropConnection`` it raised. On a thread
