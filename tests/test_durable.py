@@ -308,3 +308,40 @@ def test_a_file_of_the_plain_text_format_is_migrated(servers: ServeProcesses, tm
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM mockattr WHERE key = 'format'").fetchone() == ("mockattr-state/3",)
         assert [row[0] for row in db.execute("SELECT credential FROM worlds")] != ["old"]
+
+
+def test_a_world_another_server_changed_is_read_again_from_what_changed(tmp_path: Path) -> None:
+    """Two servers on one file (as ``--workers`` are): each sees every change the other made, and a world
+    the other changed is rebuilt from the customers whose rows changed; the others are kept as they were,
+    not decoded again (so a write to a large tenant does not make every other server decode all of it)."""
+    path = tmp_path / "state.db"
+    first, second = create_app(state_file=path), create_app(state_file=path)
+    headers = AUTH_HEADERS["chartmogul"]("k")
+    seed = {"customers": [{"uuid": f"cus_{n}", "attributes": {"custom": {}}} for n in range(50)]}
+    assert first.test_client().post("/__mockattr/seed?vendor=chartmogul", json=seed).status_code == 200
+
+    def set_rep(app: object, uuid: str, rep: str) -> None:
+        body = {"custom": [{"type": "String", "key": "salesRep", "value": rep}]}
+        answer = app.test_client().post(
+            f"/chartmogul/v1/customers/{uuid}/attributes/custom", json=body, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+
+    def customers(app: object) -> dict:
+        store = runtime_of(app).tenants.store
+        with store.world("chartmogul", "k") as world:
+            return dict(world.customers)
+
+    set_rep(first, "cus_1", "Ann")
+    before = customers(second)
+    set_rep(second, "cus_2", "Bob")
+    set_rep(first, "cus_3", "Cy")
+    after = customers(second)
+    assert after["cus_1"]["attributes"]["custom"]["salesRep"] == "Ann"
+    assert after["cus_3"]["attributes"]["custom"]["salesRep"] == "Cy", "the other server's change is seen"
+    assert after["cus_3"] is not before["cus_3"], "the changed customer is read again"
+    assert all(after[f"cus_{n}"] is before[f"cus_{n}"] for n in range(4, 50)), "the others are kept"
+    for app in (first, second):
+        state = app.test_client().get("/__mockattr/state?vendor=chartmogul&key=k").get_json()
+        reps = {c["uuid"]: c["attributes"]["custom"].get("salesRep") for c in state["customers"]}
+        assert (reps["cus_1"], reps["cus_2"], reps["cus_3"], reps["cus_4"]) == ("Ann", "Bob", "Cy", None)

@@ -249,24 +249,36 @@ class DurableStore:
         credential itself."""
         return hmac.new(self._secret, credential.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
 
-    def _decode(self, vendor: str, what: str, text: str, customers: list[str] | None = None) -> Any:
-        """A world from stored JSON (its customers' rows apart); StateFileError when it does not fit."""
+    def _decode(self, vendor: str, what: str, text: str, customers: list[Any] | None = None) -> Any:
+        """A world from stored JSON and its customers (decoded apart); StateFileError when it does not fit."""
         try:
             data = json.loads(text)
             if isinstance(data, dict) and list(data) == [WHOLE]:
                 data = data[WHOLE]
             elif customers is not None:
-                data["customers"] = [json.loads(customer) for customer in customers]
+                data["customers"] = customers
             return self._load(vendor, data)
         except (ValueError, TypeError, KeyError, AttributeError) as err:
             raise StateFileError(f"state file {self.path}: {what} is unusable: {err!r}") from err
 
-    def _read(self, db: sqlite3.Connection, key: tuple[str, str], row: tuple[str, str] | None = None) -> _Built:
-        """A stored world, built from its rows (its ``worlds`` row, ``(version, data)``, given or read)."""
+    def _read(
+        self,
+        db: sqlite3.Connection,
+        key: tuple[str, str],
+        row: tuple[str, str] | None = None,
+        before: _Built | None = None,
+    ) -> _Built:
+        """A stored world, built from its rows (its ``worlds`` row, ``(version, data)``, given or read).
+        A customer whose row is as it was when ``before`` (the world built here earlier) was built is
+        taken from it, not decoded again: another worker's write costs what it changed, not the world."""
         version, data = row or db.execute(_WORLD_ROW, key).fetchone()
         texts = [row[0] for row in db.execute(_CUSTOMER_ROWS, key)]
         what = f"the world of {key[0]} for the credential hashed {key[1][:12]}…"
-        world = self._decode(_vendor_of(key[0]), what, data, texts)
+        try:
+            customers = [json.loads(text) for text in texts] if before is None else _unchanged(before, texts)
+        except ValueError as err:
+            raise StateFileError(f"state file {self.path}: {what} is unusable: {err!r}") from err
+        world = self._decode(_vendor_of(key[0]), what, data, customers)
         world.touched.tracking = True
         customers = world.to_data().get("customers")
         if not isinstance(customers, list):
@@ -310,7 +322,7 @@ class DurableStore:
             return _Built(world)
         built = self._built.get(key)
         if built is None or built.version != row[0]:
-            built = self._read(db, key, row)
+            built = self._read(db, key, row, built)
         return built
 
     def _drop_oldest(self, db: sqlite3.Connection) -> None:
@@ -463,6 +475,17 @@ class DurableStore:
         """How many tenants are stored."""
         with self._lock:
             return self._db().execute(f"SELECT COUNT(*) FROM worlds WHERE {self._in_space()}").fetchone()[0]  # noqa: S608
+
+
+def _unchanged(before: _Built, texts: list[str]) -> list[Any]:
+    """The customers of stored rows ``texts``: those of ``before``'s world where its row is unchanged, the
+    others decoded."""
+    kept = before.world.to_data().get("customers") if before.texts is not None else None
+    if not isinstance(kept, list) or before.texts is None or len(kept) != len(before.texts):
+        kept, known = [], []
+    else:
+        known = before.texts
+    return [kept[n] if n < len(known) and known[n] == text else json.loads(text) for n, text in enumerate(texts)]
 
 
 def _vendor_of(vendor_key: str) -> str:
