@@ -17,6 +17,7 @@ import requests
 from support import AUTH_HEADERS, ServeProcesses, basic, serve_fails
 
 from mockattr.server.app import create_app
+from mockattr.server.durable import FORMAT
 from mockattr.server.runtime import runtime_of
 
 ADAM = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
@@ -296,18 +297,26 @@ def test_the_file_keeps_no_credential_in_plain_text(servers: ServeProcesses, tmp
     assert _sales_rep(servers, path, secret) == "One", "found again by the credential's hash"
 
 
-def test_a_file_of_the_plain_text_format_is_migrated(servers: ServeProcesses, tmp_path: Path) -> None:
+@pytest.mark.parametrize("older", ["mockattr-state/2", "mockattr-state/3"])
+def test_a_file_of_an_older_format_is_migrated(servers: ServeProcesses, tmp_path: Path, older: str) -> None:
     path = tmp_path / "state.db"
     _write_then_stop(servers, path, "old", "Kept")
-    with sqlite3.connect(path) as db:  # as mockattr-state/2 kept it: the credential itself
-        db.execute("UPDATE worlds SET credential = 'old'")
-        db.execute("UPDATE customers SET credential = 'old'")
-        db.execute("DELETE FROM mockattr WHERE key = 'credential_key'")
-        db.execute("UPDATE mockattr SET value = 'mockattr-state/2' WHERE key = 'format'")
+    with sqlite3.connect(path) as db:  # as the older format kept it: no change numbers on customer rows
+        db.execute("DROP INDEX customer_changes")
+        db.execute("ALTER TABLE customers DROP COLUMN seq")
+        db.execute("UPDATE worlds SET version = 'c0ffee'")
+        db.execute("UPDATE mockattr SET value = ? WHERE key = 'format'", (older,))
+        if older == "mockattr-state/2":  # and the credential itself
+            db.execute("UPDATE worlds SET credential = 'old'")
+            db.execute("UPDATE customers SET credential = 'old'")
+            db.execute("DELETE FROM mockattr WHERE key = 'credential_key'")
     assert _sales_rep(servers, path, "old") == "Kept"
+    _write_then_stop(servers, path, "old", "Changed")
+    assert _sales_rep(servers, path, "old") == "Changed"
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM mockattr WHERE key = 'format'").fetchone() == ("mockattr-state/3",)
+        assert db.execute("SELECT value FROM mockattr WHERE key = 'format'").fetchone() == (FORMAT,)
         assert [row[0] for row in db.execute("SELECT credential FROM worlds")] != ["old"]
+        assert db.execute("SELECT MAX(seq) FROM customers").fetchone()[0] > 0
 
 
 def test_a_world_another_server_changed_is_read_again_from_what_changed(tmp_path: Path) -> None:
@@ -345,3 +354,53 @@ def test_a_world_another_server_changed_is_read_again_from_what_changed(tmp_path
         state = app.test_client().get("/__mockattr/state?vendor=chartmogul&key=k").get_json()
         reps = {c["uuid"]: c["attributes"]["custom"].get("salesRep") for c in state["customers"]}
         assert (reps["cus_1"], reps["cus_2"], reps["cus_3"], reps["cus_4"]) == ("Ann", "Bob", "Cy", None)
+
+
+def test_servers_on_one_file_keep_every_vendors_world_the_same_through_interleaved_writes(tmp_path: Path) -> None:
+    """Two servers on one file take turns at random: updates, new customers at the end (Invisible
+    Collector), customers the vendor's merge moves (Bunce), new attribute definitions and seeds. Each keeps
+    up with the other's changes (from the rows changed since, or whole), and both show what a third
+    server reads from the file."""
+    import random
+
+    path = tmp_path / "state.db"
+    apps = [create_app(state_file=path), create_app(state_file=path)]
+    chooser = random.Random(16)
+
+    def send(method: str, vendor: str, url: str, body: object) -> None:
+        client = chooser.choice(apps).test_client()
+        answer = client.open(f"/{vendor}{url}", method=method, json=body, headers=AUTH_HEADERS[vendor]("k"))
+        assert answer.status_code < 300, (vendor, url, answer.get_data(as_text=True))
+
+    seed = {"customers": [{"uuid": f"cus_{n}", "attributes": {"custom": {}}} for n in range(20)]}
+    assert apps[0].test_client().post("/__mockattr/seed?vendor=chartmogul", json=seed).status_code == 200
+    ic_ids: list[str] = []
+    for step in range(150):
+        kind = chooser.choice(["update", "update", "define", "create", "annotate", "bunce", "seed"])
+        if kind == "update":
+            custom = {"custom": {"salesRep": f"rep {step}"}}
+            send("PUT", "chartmogul", f"/v1/customers/cus_{chooser.randrange(20)}/attributes/custom", custom)
+        elif kind == "define":
+            custom = {"custom": [{"type": "Integer", "key": f"n_{step}", "value": step}]}
+            send("POST", "chartmogul", f"/v1/customers/cus_{chooser.randrange(20)}/attributes/custom", custom)
+        elif kind == "create" or (kind == "annotate" and not ic_ids):
+            ic_ids.append(f"ext-{step}")
+            customer = {"name": "Acme", "vatNumber": "PT501234567", "country": "PT", "externalId": ic_ids[-1]}
+            send("POST", "invisible_collector", "/customers", customer)
+        elif kind == "annotate":
+            send("POST", "invisible_collector", f"/customers/{chooser.choice(ic_ids)}/attributes", {"k": str(step)})
+        elif kind == "bunce":
+            row = {"id": "9f171295-6935-400c-af6b-fd628a46bc71", "customer_id": f"c{chooser.randrange(6)}"}
+            send("POST", "bunce", "/v1/attributes/customers", {"attributes": [{**row, "value": f"v{step}"}]})
+        else:
+            more = {"customers": [{"uuid": f"cus_seed_{step}", "attributes": {"custom": {}}}]}
+            assert (
+                chooser.choice(apps).test_client().post("/__mockattr/seed?vendor=chartmogul", json=more).status_code
+                == 200
+            )
+    reader = create_app(state_file=path)
+    for vendor in ("chartmogul", "invisible_collector", "bunce"):
+        states = [
+            app.test_client().get(f"/__mockattr/state?vendor={vendor}&key=k").get_json() for app in (*apps, reader)
+        ]
+        assert states[0] == states[2] and states[1] == states[2], vendor

@@ -4,12 +4,14 @@ The file is in WAL mode with ``synchronous=FULL``: a write is committed, and on 
 response is sent, so it survives ``kill -9`` (and a power cut). Several processes (several servers on
 one file) may share it: every request runs in one ``BEGIN IMMEDIATE`` transaction, so requests to one
 file are serialised and never lose an update. Each process keeps the worlds it has built in memory and
-rebuilds one only when another process has changed it (a version token per world).
+brings one up to date only when another process has changed it (a version per world).
 
 A world whose data has a ``customers`` list is a row of its data without its customers, and a row per
 customer. A request writes only the customers its handler looked up or added
 (``mockattr.vendors.Touched``), and only those that changed: a write costs the same with 10 or 10,000
-customers. A world with no such list is one row, ``{WHOLE: data}``. A new tenant past ``max_tenants`` is
+customers. Each customer row carries the world's change number (``seq``) of its last write, so a
+process whose world is a few changes behind reads only the rows written since (``_catch_up``). A world
+with no such list is one row, ``{WHOLE: data}``. A new tenant past ``max_tenants`` is
 refused (``TenantLimit``): durable worlds are never dropped silently.
 """
 
@@ -37,11 +39,13 @@ fcntl: Any = None
 with contextlib.suppress(ImportError):  # POSIX only
     import fcntl
 
-FORMAT = "mockattr-state/3"
+FORMAT = "mockattr-state/4"
 """What a state file says it is (table ``mockattr``); a file saying anything else is refused, but for
-``OLDER_FORMAT``, which is migrated."""
-OLDER_FORMAT = "mockattr-state/2"
+the ``OLDER_FORMATS``, which are migrated."""
+PLAIN_TEXT_FORMAT = "mockattr-state/2"
 """The format that kept credentials in plain text: opened, its credentials are replaced by their hashes."""
+OLDER_FORMATS = (PLAIN_TEXT_FORMAT, "mockattr-state/3")
+"""Formats migrated when opened: /2 and /3 have no change number (``seq``) on customer rows."""
 WHOLE = "~whole"
 """The key a world with no ``customers`` list is stored under, whole (its data has no row per record)."""
 BUSY_SECONDS = 30.0
@@ -56,9 +60,12 @@ CREATE TABLE IF NOT EXISTS worlds (
     PRIMARY KEY (vendor, credential));
 CREATE TABLE IF NOT EXISTS customers (
     vendor TEXT NOT NULL, credential TEXT NOT NULL, position INTEGER NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (vendor, credential, position));
+    seq INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (vendor, credential, position));
 CREATE TABLE IF NOT EXISTS seeds (id INTEGER PRIMARY KEY AUTOINCREMENT, vendor TEXT NOT NULL, data TEXT NOT NULL);
 """
+_NONE, _SOME, _ALL = 0, 1, 2
+"""What ``DurableStore._save_customers`` wrote: no customer row, some, or every one (the world whole)."""
+_CHANGES_INDEX = "CREATE INDEX IF NOT EXISTS customer_changes ON customers (vendor, credential, seq)"
 
 
 @dataclass
@@ -72,9 +79,22 @@ class _Built:
     texts: list[str] | None = None
     positions: dict[int, int] = field(default_factory=dict)
     """Where each customer (by ``id``) is in the world's list, so a touched one is found at once."""
+    line: str = ""
+    """The version's line: versions of one line differ only by the customer rows written since
+    (``_catch_up`` applies them); a new line starts when they may differ otherwise (empty: none yet)."""
+    seq: int = 0
+    """The version's change number: the ``seq`` of the customer rows its last write wrote."""
+
+    def set_version(self, version: str) -> None:
+        """Take ``version`` (``<line>:<seq>``; an older format's token starts no line)."""
+        self.version = version
+        line, _, seq = version.partition(":")
+        self.line, self.seq = (line, int(seq)) if seq.isdigit() else ("", 0)
 
 
 _CUSTOMER_ROWS = "SELECT data FROM customers WHERE vendor = ? AND credential = ? ORDER BY position"
+_CHANGED_ROWS = "SELECT position, data FROM customers WHERE vendor = ? AND credential = ? AND seq > ? ORDER BY position"
+_LAST_SEQ = "SELECT MAX(seq) FROM customers WHERE vendor = ? AND credential = ?"
 _SECRET = "SELECT value FROM mockattr WHERE key = 'credential_key'"
 _WORLD_ROW = "SELECT version, data FROM worlds WHERE vendor = ? AND credential = ?"
 _LAST = "last "
@@ -204,12 +224,15 @@ class DurableStore:
                 raise StateFileError(f"state file {self.path}: cannot switch it to WAL mode")
             db.executescript(_TABLES)
             db.execute("BEGIN IMMEDIATE")
+            if "seq" not in {row[1] for row in db.execute("PRAGMA table_info(customers)")}:  # /2 and /3
+                db.execute("ALTER TABLE customers ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+            db.execute(_CHANGES_INDEX)
             secret = db.execute(_SECRET).fetchone()
             if secret is None:
                 secret = (secrets.token_hex(32),)
                 db.execute("INSERT INTO mockattr VALUES ('credential_key', ?)", secret)
             self._secret = bytes.fromhex(secret[0])
-            if older:  # credentials in plain text: each becomes its keyed hash, in this one transaction
+            if older == PLAIN_TEXT_FORMAT:  # each credential becomes its keyed hash, in this one transaction
                 db.create_function("credential_hash", 1, self._hash, deterministic=True)
                 for table in ("worlds", "customers"):
                     db.execute(f"UPDATE {table} SET credential = credential_hash(credential)")  # noqa: S608
@@ -228,21 +251,21 @@ class DurableStore:
         finally:
             db.close()
 
-    def _own(self, db: sqlite3.Connection) -> bool:
-        """Refuse a database made by something else (before anything in it is changed); whether it is
-        a state file of ``OLDER_FORMAT``, to migrate."""
+    def _own(self, db: sqlite3.Connection) -> str | None:
+        """Refuse a database made by something else (before anything in it is changed); the older
+        format (of ``OLDER_FORMATS``) of a state file to migrate, else None."""
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
-            return False
+            return None
         found = None
         if "mockattr" in tables:
             found = db.execute("SELECT value FROM mockattr WHERE key = 'format'").fetchone()
-        if found is not None and found[0] == OLDER_FORMAT:
-            return True
+        if found is not None and found[0] in OLDER_FORMATS:
+            return found[0]
         if found is None or found[0] != FORMAT:
             what = found[0] if found else "not a mockattr state file"
             raise StateFileError(f"state file {self.path}: {what} (expected {FORMAT}); use another path")
-        return False
+        return None
 
     def _hash(self, credential: str) -> str:
         """What the file keeps for a credential: its HMAC-SHA256 under the file's own key, never the
@@ -283,7 +306,53 @@ class DurableStore:
         customers = world.to_data().get("customers")
         if not isinstance(customers, list):
             customers = []
-        return _Built(world, version, data, texts, {id(customer): n for n, customer in enumerate(customers)})
+        built = _Built(world, data=data, texts=texts)
+        built.positions = {id(customer): n for n, customer in enumerate(customers)}
+        built.set_version(version)
+        return built
+
+    def _catch_up(self, db: sqlite3.Connection, key: tuple[str, str], built: _Built, row: tuple[str, str]) -> bool:
+        """Bring ``built`` up to the stored version ``row`` from the customer rows written since it was
+        built, when that version is of its line and only customers changed; whether it could. The
+        vendor's ``merge`` takes the changed customers where it keeps them in place (as it replaces a
+        customer with the same id); where it moves them, the world is built again from its customers,
+        the unchanged ones as they were."""
+        line, _, seq = row[0].partition(":")
+        texts = built.texts
+        if not built.line or line != built.line or not seq.isdigit() or row[1] != built.data or texts is None:
+            return False
+        customers = built.world.to_data().get("customers")
+        if not isinstance(customers, list) or len(customers) != len(texts):
+            return False
+        changed = db.execute(_CHANGED_ROWS, (*key, built.seq)).fetchall()
+        added = [position for position, _ in changed if position >= len(texts)]
+        if added != list(range(len(texts), len(texts) + len(added))):
+            return False  # not a change this line makes (rows past a gap)
+        try:
+            fresh = [(position, json.loads(text)) for position, text in changed]
+            merged = list(customers)
+            for position, customer in fresh:
+                merged[position : position + 1] = [customer]
+            built.world.merge({"customers": [customer for _, customer in fresh]})
+            built.world.touched.take()  # a merge notes "any customer may have changed": only these did
+            now = built.world.to_data().get("customers")
+            if not isinstance(now, list) or len(now) != len(merged) or any(now[p] is not c for p, c in fresh):
+                data = json.loads(row[1])
+                data["customers"] = merged
+                built.world = self._load(_vendor_of(key[0]), data)
+                built.world.touched.tracking = True
+                built.positions = {id(customer): n for n, customer in enumerate(merged)}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            built.texts = None  # _read decodes every row: what the merge left is never taken as it was
+            return False
+        for position, customer in fresh:
+            if position < len(texts):
+                built.positions.pop(id(customers[position]), None)
+            built.positions[id(customer)] = position
+        for position, text in changed:
+            texts[position : position + 1] = [text]
+        built.set_version(row[0])
+        return True
 
     # --- transactions --------------------------------------------------------------------------
 
@@ -321,7 +390,7 @@ class DurableStore:
             world.touched.tracking = True
             return _Built(world)
         built = self._built.get(key)
-        if built is None or built.version != row[0]:
+        if built is None or (built.version != row[0] and not self._catch_up(db, key, built, row)):
             built = self._read(db, key, row, built)
         return built
 
@@ -337,18 +406,22 @@ class DurableStore:
 
     def _save(self, db: sqlite3.Connection, key: tuple[str, str], built: _Built) -> bool:
         """Write back what changed — the world's own data and the customers its handlers touched — and
-        keep it built for the next request; whether its ``worlds`` row was written."""
+        keep it built for the next request; whether its ``worlds`` row was written. The version's change
+        number goes up by one, in a new line when the customers were written whole (or none was)."""
         touched = built.world.touched.take()
         data = built.world.to_data()
+        seq = built.seq + 1 if built.line else (db.execute(_LAST_SEQ, key).fetchone()[0] or 0) + 1
         if isinstance(data.get("customers"), list):
             customers = data.pop("customers")
             text = dump_json(data)
-            changed = self._save_customers(db, key, built, customers, touched)
+            rows = self._save_customers(db, key, built, customers, touched, seq)
         else:
-            text, changed = dump_json({WHOLE: data}), False
-        written = changed or text != built.data
+            text, rows = dump_json({WHOLE: data}), _NONE
+        written = rows != _NONE or text != built.data
         if written:
-            built.version, built.data = secrets.token_hex(8), text
+            line = built.line if built.line and rows != _ALL else secrets.token_hex(8)
+            built.set_version(f"{line}:{seq}")
+            built.data = text
             db.execute("INSERT OR REPLACE INTO worlds VALUES (?, ?, ?, ?)", (*key, built.version, text))
         self._built[key] = built
         self._built.move_to_end(key)
@@ -357,11 +430,17 @@ class DurableStore:
         return written
 
     def _save_customers(
-        self, db: sqlite3.Connection, key: tuple[str, str], built: _Built, customers: list[Any], touched: list | None
-    ) -> bool:
-        """Write the touched customers that changed: a row each, found by position without a scan (every
-        row for a new world, after a merge, or when customers moved or came untouched). Whether anything
-        was written."""
+        self,
+        db: sqlite3.Connection,
+        key: tuple[str, str],
+        built: _Built,
+        customers: list[Any],
+        touched: list | None,
+        seq: int,
+    ) -> int:
+        """Write the touched customers that changed, with change number ``seq``: a row each, found by
+        position without a scan (every row for a new world, after a merge, or when customers moved or
+        came untouched). What was written: ``_NONE``, ``_SOME`` or ``_ALL``."""
         texts, positions = built.texts, built.positions
         if texts is not None and touched is not None and len(customers) >= len(texts):
             for position in range(len(texts), len(customers)):  # added since: at the end
@@ -379,15 +458,15 @@ class DurableStore:
                     texts.extend([""] * (len(customers) - len(texts)))
                     for position, text in updates.items():
                         texts[position] = text
-                    rows = [(*key, position, text) for position, text in updates.items()]
-                    db.executemany("INSERT OR REPLACE INTO customers VALUES (?, ?, ?, ?)", rows)
-                    return bool(updates)
+                    rows = [(*key, position, text, seq) for position, text in updates.items()]
+                    db.executemany("INSERT OR REPLACE INTO customers VALUES (?, ?, ?, ?, ?)", rows)
+                    return _SOME if updates else _NONE
         built.texts = [dump_json(customer) for customer in customers]
         built.positions = {id(customer): position for position, customer in enumerate(customers)}
         db.execute("DELETE FROM customers WHERE vendor = ? AND credential = ?", key)
-        rows = [(*key, position, text) for position, text in enumerate(built.texts)]
-        db.executemany("INSERT INTO customers VALUES (?, ?, ?, ?)", rows)
-        return True
+        rows = [(*key, position, text, seq) for position, text in enumerate(built.texts)]
+        db.executemany("INSERT INTO customers VALUES (?, ?, ?, ?, ?)", rows)
+        return _ALL
 
     # --- the store's calls ---------------------------------------------------------------------
 

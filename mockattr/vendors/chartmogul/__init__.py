@@ -166,14 +166,16 @@ class ChartMogulWorld:
         ValueError, with nothing changed, when a value has no definition or does not fit it."""
         definitions = {**self.definitions, **data.get("attribute_definitions", {})}
         customers = data.get("customers", [])
-        seeded = {customer["uuid"] for customer in customers}
-        kept = [c for uuid, c in self.customers.items() if uuid not in seeded]
-        for customer in kept:  # a definition changed by the seed must still fit the values already stored
-            for key, value in customer["attributes"]["custom"].items():
+        redefined = {key for key, type_name in self.definitions.items() if definitions[key] != type_name}
+        seeded = {customer["uuid"] for customer in customers} if redefined else set()
+        for uuid, customer in self.customers.items() if redefined else ():
+            if uuid in seeded:
+                continue
+            for key in redefined & customer["attributes"]["custom"].keys():  # must fit the new definition
                 try:
-                    self.coerce(key, value, key, definitions[key])
+                    self.coerce(key, customer["attributes"]["custom"][key], key, definitions[key])
                 except ApiError as err:
-                    raise ValueError(f"customer {customer['uuid']}: custom.{key}: {err.message}") from err
+                    raise ValueError(f"customer {uuid}: custom.{key}: {err.message}") from err
         for customer in customers:
             custom = customer["attributes"]["custom"]
             for key, value in custom.items():
