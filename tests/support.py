@@ -20,6 +20,7 @@ from mockattr.strategies import state_reads
 AUTH_HEADERS = {vendor: partial(vendor_client_headers, vendor) for vendor in VENDOR_IDS}
 """How a client of each vendor sends a key: ``AUTH_HEADERS[vendor](key)``."""
 
+
 def fixture_read(vendor: str) -> str:
     """A read that succeeds on a tenant fresh from the fixtures (the first that shows the vendor's state):
     its path below the vendor's prefix, with its query."""

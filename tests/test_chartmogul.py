@@ -326,6 +326,16 @@ def test_malformed_bodies_are_400(chartmogul: VendorClient, raw: bytes, message:
     assert chartmogul.state() == before
 
 
+def test_an_integer_past_64_bits_is_read_as_the_integer_sent(chartmogul: VendorClient) -> None:
+    """JSON has no integer limit: one past 64 bits is read exactly (not as a float), so the 400 names it
+    as it was sent."""
+    raw = b'{"custom": {"CAC": 18446744073709551617}}'
+    response = chartmogul.call("update", raw=raw, headers={"Content-Type": "application/json"}, uuid=ADAM)
+    assert_error(response, 400, param="custom.CAC", message="18446744073709551617 is not a valid Integer value")
+    answered = chartmogul.call("update", raw=b'{"custom": {"channel": "12345678901234567890123"}}', uuid=ADAM)
+    assert answered.json()["custom"]["channel"] == "12345678901234567890123"
+
+
 @pytest.mark.parametrize(
     ("body", "param", "message"),
     [

@@ -7,6 +7,7 @@ import math
 import re
 from typing import Any
 
+import orjson
 from flask import Response
 
 JSON = "application/json"
@@ -23,9 +24,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+LONG_INTEGER = re.compile(rb"\d{19}")
+"""Nineteen digits in a row: maybe an integer past 64 bits, which orjson would read as a float."""
+
+
 def parse_json(raw: bytes | str) -> Any:
     """Strict JSON: no NaN or Infinity, no number that overflows a float, no lone surrogate
-    (which could be stored but never sent back as UTF-8)."""
+    (which could be stored but never sent back as UTF-8). orjson reads it when it can; what orjson
+    refuses, the standard library reads, with the same rules, and says why it is not JSON (orjson
+    refuses everything it would refuse, and more: UTF-16, a byte order mark, a lone surrogate)."""
+    if isinstance(raw, bytes) and not LONG_INTEGER.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     # Plain ASCII (so UTF-8: no NUL, as UTF-16 and UTF-32 would have) with no \u escape holds no surrogate
     if not (isinstance(raw, bytes) and raw.isascii() and b"\x00" not in raw and b"\\u" not in raw):
@@ -71,10 +83,28 @@ def json_problems(raw: bytes, content_type: str | None) -> list[str]:
 
 
 def dump_json(body: Any) -> str:
-    """Compact JSON, as the vendors send it (never NaN or Infinity)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Compact JSON, as the vendors send it (never NaN or Infinity: nothing parsed or computed holds one).
+    By orjson; by the standard library where orjson refuses (a lone surrogate, an integer past 64 bits,
+    a key that is not a string)."""
+    try:
+        return orjson.dumps(body).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+class JSONAnswer(Response):
+    """A werkzeug ``Response`` that sends a plain answer (a body in hand, a status with a body, not to a
+    HEAD) as it is: werkzeug's rework of every answer's headers at sending time costs more than building
+    the answer (bench/README.md). Any other answer is sent the werkzeug way."""
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        if self.is_sequence and 200 <= self.status_code < 300 and self.status_code != 204:
+            if environ["REQUEST_METHOD"] != "HEAD":
+                start_response(self.status, self.headers.to_wsgi_list())
+                return self.response
+        return super().__call__(environ, start_response)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """``body`` as an ``application/json`` response."""
-    return Response(dump_json(body), status, headers=headers, mimetype=JSON)
+    return JSONAnswer(dump_json(body), status, headers=headers, mimetype=JSON)

@@ -33,7 +33,7 @@ from mockattr.server.faults import (
     slowed,
 )
 from mockattr.server.journal import Journal, JournalEntry, decode_body, redacted_environ_headers
-from mockattr.server.jsonio import JSON, dump_json, json_problems, parse_json
+from mockattr.server.jsonio import JSON, JSONAnswer, dump_json, json_problems, parse_json
 from mockattr.server.rendering import ErrorRenderer
 from mockattr.server.store import TenantLimit
 from mockattr.server.tenants import Tenants
@@ -204,7 +204,7 @@ class RequestPipeline:
             response = self.renderer.fault(vendor_id, Fault(vendor_id, status=429))
             response.headers["X-Mockattr-Refused"] = str(err)
             return response
-        return slowed(Response(payload, reply.status, mimetype=JSON if payload else None), fault)
+        return slowed(JSONAnswer(payload, reply.status, mimetype=JSON if payload else None), fault)
 
     def _journal(self, request: Request, entry: JournalEntry, response: Response) -> None:
         if not self.journal.enabled and not REQUEST_LOG.isEnabledFor(logging.INFO):

@@ -41,8 +41,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
-
-
 class InterceptedMockattr(Mockattr):
     """The handle of an ``intercept()``: the ``mockattr`` fixture's API on an app in this process, with
     each vendor's ``url()`` its real base URL."""
