@@ -25,6 +25,7 @@ from typing import Any
 from mockattr.server.durable import connection, write_transaction
 from mockattr.server.faults import MAX_PENDING, Fault, TooManyFaults
 from mockattr.server.journal import JOURNAL_BYTES, JOURNAL_LIMIT, JournalEntry
+from mockattr.server.jsonio import dump_json
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS counters (space TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS faults (position INTEGER PRIMARY KEY AUTOINCREMENT, s
 CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, used REAL NOT NULL);
 """
 _SPACE_TABLES = ("counters", "journal", "faults")
+_STEP = "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = value + excluded.value RETURNING value"
 _BODIES = ("request_body", "response_body")
 
 
@@ -58,11 +60,9 @@ class SharedState:
         return write_transaction(*connection(self.path, durable=False))
 
     def _counter(self, db: sqlite3.Connection, space: str, name: str, step: int = 0) -> int:
+        """The counter ``name`` of ``space`` (0 before its first step), after adding ``step``."""
         if step:
-            db.execute(
-                "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = value + excluded.value",
-                (space, name, step),
-            )
+            return db.execute(_STEP, (space, name, step)).fetchone()[0]
         row = db.execute("SELECT value FROM counters WHERE space = ? AND name = ?", (space, name)).fetchone()
         return row[0] if row else 0
 
@@ -88,7 +88,7 @@ class SharedState:
             entry.id = data["id"] = self._counter(db, space, "journal", 1)
             db.execute(
                 "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (space, entry.id, entry.vendor, entry.operation, size, json.dumps(data), *bodies),
+                (space, entry.id, entry.vendor, entry.operation, size, dump_json(data), *bodies),
             )
             held = self._counter(db, space, "journal bytes", size)
             if entry.id > JOURNAL_LIMIT or held > JOURNAL_BYTES:
