@@ -178,6 +178,25 @@ def test_the_journal_is_bounded_in_entries_and_bytes() -> None:
     assert [e.response_body for e in kept] == [b"7", b"8", b"9"], "oldest dropped first, within 100 bytes"
 
 
+def test_kept_journal_entries_are_copies_no_work_for_the_garbage_collector() -> None:
+    """The journal keeps up to 10,000 entries: kept as objects, they made Python's collector walk the
+    whole heap every few thousand requests (bench/README.md, run K). It keeps them packed, untracked
+    by the collector once it has seen them, and gives copies."""
+    import gc
+
+    from mockattr.server.journal import Journal, JournalEntry
+
+    journal = Journal()
+    entry = JournalEntry("bunce", "set_values", "POST", "/", "q=1", {"Accept": "*/*"}, b"{}", 200, b"[]", ["bad"])
+    journal.add(entry)
+    gc.collect(0)
+    assert not any(gc.is_tracked(packed) for packed in journal._entries)
+    [copy] = journal.entries()
+    assert copy == entry and copy is not entry
+    copy.violations.append("changed by a reader")
+    assert journal.entries()[0].violations == ["bad"]
+
+
 def test_a_faulted_request_is_still_read_and_checked(mockattr: MockattrHandle, chartmogul: VendorClient) -> None:
     mockattr.fail("chartmogul", "update", 503)
     response = chartmogul.call("update", {"custom": ["x"]}, headers={"Authorization": ""}, fault=True, uuid=ADAM)
