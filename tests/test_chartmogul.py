@@ -181,6 +181,7 @@ def test_removing_the_last_attribute_answers_204_without_body(chartmogul: Vendor
     response = chartmogul.call("remove", {"custom": ["CAC", "SalesRep"]}, uuid=BEN)
     assert response.status_code == 204
     assert response.content == b""
+    assert "html" not in response.headers.get("Content-Type", ""), "an empty API answer is no HTML page"
     assert custom_of(chartmogul, BEN) == {}
 
 
@@ -311,6 +312,7 @@ def test_missing_or_malformed_basic_auth_is_401(
         (b'{"custom": {"CAC": 1e999}}', "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
         (b"[" * 100_000, "not valid JSON"),
+        (b'{"custom": {"channel": ' + b"[" * 1000 + b"]" * 1000 + b"}}", "not valid JSON"),  # deeper than Python reads
         (b'{"custom": {"channel": "\\ud800"}}', "not valid JSON"),
         (b'{"custom": {"channel": "\xed\xa0\x80"}}', "not valid JSON"),  # the surrogate in UTF-8 bytes
         ('{"custom": {"channel": "\ud800"}}'.encode("utf-16-le", "surrogatepass"), "not valid JSON"),
@@ -324,6 +326,8 @@ def test_malformed_bodies_are_400(chartmogul: VendorClient, raw: bytes, message:
     response = chartmogul.call("update", raw=raw, headers={"Content-Type": "application/json"}, uuid=ADAM)
     assert_error(response, 400, param=None, message=message)
     assert chartmogul.state() == before
+    journal = chartmogul.session.get(chartmogul.base_url.rsplit("/", 1)[0] + "/__mockattr/requests", timeout=10)
+    assert journal.status_code == 200, "the journal stays readable"
 
 
 def test_an_integer_past_64_bits_is_read_as_the_integer_sent(chartmogul: VendorClient) -> None:

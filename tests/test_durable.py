@@ -319,6 +319,37 @@ def test_a_file_of_an_older_format_is_migrated(servers: ServeProcesses, tmp_path
         assert db.execute("SELECT MAX(seq) FROM customers").fetchone()[0] > 0
 
 
+def test_a_file_that_does_not_read_is_left_in_its_older_format(servers: ServeProcesses, tmp_path: Path) -> None:
+    """A migration is kept only when the whole file reads: refused, the file is as it was, so the release
+    that wrote it still opens it."""
+    path = tmp_path / "state.db"
+    _write_then_stop(servers, path, "k", "One")
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX customer_changes")
+        db.execute("ALTER TABLE customers DROP COLUMN seq")
+        db.execute("UPDATE mockattr SET value = 'mockattr-state/3' WHERE key = 'format'")
+        db.execute("UPDATE worlds SET data = '{\"attribute_definitions\": 7}'")
+    assert "is unusable" in serve_fails("--state-file", str(path))
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM mockattr WHERE key = 'format'").fetchone() == ("mockattr-state/3",)
+        assert "seq" not in {row[1] for row in db.execute("PRAGMA table_info(customers)")}
+
+
+def test_seeds_that_build_on_each_other_open_again(tmp_path: Path) -> None:
+    """Each seed is taken on the fixtures and the seeds before it, when served and when the file is opened
+    again (a seed using a definition an earlier seed made used to make the file refuse to open)."""
+    path = tmp_path / "state.db"
+    admin = create_app(state_file=path).test_client()
+    for seed in (
+        {"attribute_definitions": {"tier": "String"}},
+        {"customers": [{"uuid": "cus_tiered", "attributes": {"custom": {"tier": "gold"}}}]},
+    ):
+        assert admin.post("/__mockattr/seed?vendor=chartmogul", json=seed).status_code == 200
+    reopened = create_app(state_file=path).test_client()
+    answer = reopened.get("/chartmogul/v1/customers/cus_tiered/attributes", headers=AUTH_HEADERS["chartmogul"]("new"))
+    assert answer.status_code == 200 and answer.get_json()["custom"] == {"tier": "gold"}
+
+
 def test_a_world_another_server_changed_is_read_again_from_what_changed(tmp_path: Path) -> None:
     """Two servers on one file (as ``--workers`` are): each sees every change the other made, and a world
     the other changed is rebuilt from the customers whose rows changed; the others are kept as they were,

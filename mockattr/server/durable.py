@@ -155,7 +155,8 @@ class StateFileError(Exception):
 class DurableStore:
     """Tenants' worlds in SQLite; the same calls as ``mockattr.server.store.TenantStore``.
 
-    ``fresh(vendor)`` builds a new tenant's world (fixtures, then seeds); ``load(vendor, data)`` builds
+    ``fresh(vendor)`` builds a new tenant's world (fixtures, then seeds; ``fresh(vendor, seeds)`` with
+    those seeds); ``load(vendor, data)`` builds
     one from stored data and raises ValueError when the data does not fit the vendor. Every stored world
     is loaded so at start; a world read again later, written since by a server (this one, a worker, or
     another on the file), is rebuilt with ``rebuild(vendor, data)`` when given: it skips the check.
@@ -168,7 +169,7 @@ class DurableStore:
     def __init__(
         self,
         path: Path,
-        fresh: Callable[[str], Any],
+        fresh: Callable[..., Any],
         load: Callable[[str, dict[str, Any]], Any],
         max_tenants: int,
         vendors: Iterable[str],
@@ -237,19 +238,34 @@ class DurableStore:
                 for table in ("worlds", "customers"):
                     db.execute(f"UPDATE {table} SET credential = credential_hash(credential)")  # noqa: S608
             db.execute("INSERT OR REPLACE INTO mockattr VALUES ('format', ?)", (FORMAT,))  # a write: proves it writable
+            if older is not None:  # a migration is kept only if every world and seed reads
+                self._read_all(db, vendors)
             db.execute("COMMIT")
-            db.execute("BEGIN")  # reading takes no lock other servers on the file would wait for
-            for vendor, credential in db.execute("SELECT vendor, credential FROM worlds").fetchall():
-                if vendor in vendors:
-                    self._read(db, (vendor, credential))
-            for vendor, data in db.execute("SELECT vendor, data FROM seeds").fetchall():
-                if vendor in vendors:
-                    self._decode(vendor, f"a seed of {vendor}", data)
-            db.execute("COMMIT")
+            if older is None:
+                db.execute("BEGIN")  # reading takes no lock other servers on the file would wait for
+                self._read_all(db, vendors)
+                db.execute("COMMIT")
         except sqlite3.Error as err:
             raise StateFileError(f"state file {self.path}: {_explain(err)}") from err
         finally:
             db.close()
+
+    def _read_all(self, db: sqlite3.Connection, vendors: set[str]) -> None:
+        """Read every stored world of ``vendors``, and build a new tenant's world of each from the
+        fixtures and the stored seeds in turn (a seed may build on an earlier one): StateFileError if one
+        does not fit."""
+        for vendor, credential in db.execute("SELECT vendor, credential FROM worlds").fetchall():
+            if vendor in vendors:
+                self._read(db, (vendor, credential))
+        seeds: dict[str, list[str]] = {}
+        for vendor, data in db.execute("SELECT vendor, data FROM seeds ORDER BY id").fetchall():
+            if vendor in vendors:
+                seeds.setdefault(vendor, []).append(data)
+        for vendor, texts in seeds.items():
+            try:
+                self._fresh(vendor, [json.loads(text) for text in texts])
+            except (ValueError, TypeError, KeyError, AttributeError) as err:
+                raise StateFileError(f"state file {self.path}: the seeds of {vendor} are unusable: {err!r}") from err
 
     def _own(self, db: sqlite3.Connection) -> str | None:
         """Refuse a database made by something else (before anything in it is changed); the older

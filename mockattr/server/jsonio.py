@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import orjson
-from flask import Response
+from werkzeug.wrappers import Response
 
 JSON = "application/json"
 
@@ -26,14 +26,19 @@ def _reject_constant(name: str) -> Any:
 
 LONG_INTEGER = re.compile(rb"\d{19}")
 """Nineteen digits in a row: maybe an integer past 64 bits, which orjson would read as a float."""
+ORJSON_DEPTH = 254
+"""orjson writes JSON nested up to this deep (and reads deeper): a body with more brackets than this,
+which could be nested deeper, is read by the standard library, whose limits the rest of the server
+(schemas, copies, the journal) shares."""
 
 
 def parse_json(raw: bytes | str) -> Any:
     """Strict JSON: no NaN or Infinity, no number that overflows a float, no lone surrogate
     (which could be stored but never sent back as UTF-8). orjson reads it when it can; what orjson
     refuses, the standard library reads, with the same rules, and says why it is not JSON (orjson
-    refuses everything it would refuse, and more: UTF-16, a byte order mark, a lone surrogate)."""
-    if isinstance(raw, bytes) and not LONG_INTEGER.search(raw):
+    refuses everything it would refuse, and more: UTF-16, a byte order mark, a lone surrogate). Bodies
+    orjson would read otherwise (an integer past 64 bits, deep nesting) go to the standard library."""
+    if isinstance(raw, bytes) and raw.count(b"[") + raw.count(b"{") <= ORJSON_DEPTH and not LONG_INTEGER.search(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -85,7 +90,9 @@ def json_problems(raw: bytes, content_type: str | None) -> list[str]:
 def dump_json(body: Any) -> str:
     """Compact JSON, as the vendors send it (never NaN or Infinity: nothing parsed or computed holds one).
     By orjson; by the standard library where orjson refuses (a lone surrogate, an integer past 64 bits,
-    a key that is not a string)."""
+    a key that is not a string, nesting past ``ORJSON_DEPTH``). orjson writes the same numbers as the
+    standard library, but for floats of exponent -5 to -9, the same value written otherwise (``1e-7``
+    where the standard library writes ``1e-07``, ``0.00001`` for ``1e-05``)."""
     try:
         return orjson.dumps(body).decode()
     except TypeError:  # orjson.JSONEncodeError is one

@@ -100,10 +100,11 @@ class Tenants:
         """A function building a new tenant's world of ``vendor_id``."""
         return lambda: self.new_world(vendor_id)
 
-    def new_world(self, vendor_id: str) -> Any:
-        """A world for one new tenant: the vendor's fixtures, then the seeds added since the last reset."""
+    def new_world(self, vendor_id: str, seeds: list[dict[str, Any]] | None = None) -> Any:
+        """A world for one new tenant: the vendor's fixtures, then the seeds added since the last reset
+        (or ``seeds``)."""
         world = self.vendors[vendor_id].new_world(fresh_copy(self.fixtures[vendor_id]), self.contracts[vendor_id])
-        for data in self.store.seeds(vendor_id):
+        for data in self.store.seeds(vendor_id) if seeds is None else seeds:
             world.merge(fresh_copy(data))
         return world
 
