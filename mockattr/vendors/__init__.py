@@ -74,7 +74,9 @@ class World(Protocol):
 
     def merge(self, data: dict[str, Any]) -> None:
         """Add fixture-shaped data: new records are added, records with the same id replaced.
-        Raises ValueError (changing nothing) when the data contradicts the world."""
+        Raises ValueError (changing nothing) when the data contradicts the world. A world that replaces
+        a customer where it is in ``to_data``'s list, and adds new ones at its end, is brought up to date
+        from the rows another server changed; one that moves them is rebuilt (``DurableStore._catch_up``)."""
         ...
 
 
