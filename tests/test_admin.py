@@ -197,6 +197,28 @@ def test_kept_journal_entries_are_copies_no_work_for_the_garbage_collector() -> 
     assert journal.entries()[0].violations == ["bad"]
 
 
+def test_a_seed_nested_too_deep_is_refused_not_a_500(mockattr: MockattrHandle) -> None:
+    deep: object = "x"
+    for _ in range(600):
+        deep = [deep]
+    seed = {"customers": [{"uuid": "cus_deep", "attributes": {"custom": {"tier": deep}}}]}
+    answer = requests.post(
+        mockattr.base_url + "/__mockattr/seed", params={"vendor": "chartmogul"}, json=seed, timeout=10
+    )
+    assert answer.status_code == 400 and "nested too deep" in answer.json()["error"]
+
+
+def test_an_entry_with_values_of_subclasses_is_kept_and_ids_run_on() -> None:
+    from http import HTTPStatus
+
+    from mockattr.server.journal import Journal, JournalEntry
+
+    journal = Journal()
+    journal.add(JournalEntry("bunce", "op", "GET", "/", "", {}, None, status=HTTPStatus.OK))
+    journal.add(JournalEntry("bunce", "op", "GET", "/", "", {}, None, status=201))
+    assert [(e.id, e.status) for e in journal.entries()] == [(1, 200), (2, 201)]
+
+
 def test_a_faulted_request_is_still_read_and_checked(mockattr: MockattrHandle, chartmogul: VendorClient) -> None:
     mockattr.fail("chartmogul", "update", 503)
     response = chartmogul.call("update", {"custom": ["x"]}, headers={"Authorization": ""}, fault=True, uuid=ADAM)

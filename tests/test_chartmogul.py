@@ -181,7 +181,7 @@ def test_removing_the_last_attribute_answers_204_without_body(chartmogul: Vendor
     response = chartmogul.call("remove", {"custom": ["CAC", "SalesRep"]}, uuid=BEN)
     assert response.status_code == 204
     assert response.content == b""
-    assert "html" not in response.headers.get("Content-Type", ""), "an empty API answer is no HTML page"
+    assert "Content-Type" not in response.headers, "an answer with no body has no type"
     assert custom_of(chartmogul, BEN) == {}
 
 
@@ -328,6 +328,15 @@ def test_malformed_bodies_are_400(chartmogul: VendorClient, raw: bytes, message:
     assert chartmogul.state() == before
     journal = chartmogul.session.get(chartmogul.base_url.rsplit("/", 1)[0] + "/__mockattr/requests", timeout=10)
     assert journal.status_code == 200, "the journal stays readable"
+
+
+@pytest.mark.parametrize("depth", [300, 600, 900])
+def test_a_body_nested_deeper_than_the_checks_follow_is_400(chartmogul: VendorClient, depth: int) -> None:
+    before = chartmogul.state()
+    raw = b'{"custom": {"channel": ' + b"[" * depth + b"]" * depth + b"}}"
+    response = chartmogul.call("update", raw=raw, headers={"Content-Type": "application/json"}, uuid=ADAM)
+    assert_error(response, 400)
+    assert chartmogul.state() == before
 
 
 def test_an_integer_past_64_bits_is_read_as_the_integer_sent(chartmogul: VendorClient) -> None:

@@ -335,6 +335,40 @@ def test_a_file_that_does_not_read_is_left_in_its_older_format(servers: ServePro
         assert "seq" not in {row[1] for row in db.execute("PRAGMA table_info(customers)")}
 
 
+def test_two_servers_opening_one_older_file_at_once_migrate_it_once(servers: ServeProcesses, tmp_path: Path) -> None:
+    """Both read the older format, then queue for the lock: the second finds the file migrated already
+    (its credentials hashed twice would lose every tenant)."""
+    import threading
+    import time
+
+    path = tmp_path / "state.db"
+    _write_then_stop(servers, path, "old", "Kept")
+    with sqlite3.connect(path) as db:  # as mockattr-state/2 kept it
+        db.execute("DROP INDEX customer_changes")
+        db.execute("ALTER TABLE customers DROP COLUMN seq")
+        db.execute("UPDATE worlds SET credential = 'old', version = 'c0ffee'")
+        db.execute("UPDATE customers SET credential = 'old'")
+        db.execute("DELETE FROM mockattr WHERE key = 'credential_key'")
+        db.execute("UPDATE mockattr SET value = 'mockattr-state/2' WHERE key = 'format'")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # both servers read the format, then wait here
+    apps: list = []
+    openers = [threading.Thread(target=lambda: apps.append(create_app(state_file=path))) for _ in range(2)]
+    for opener in openers:
+        opener.start()
+    time.sleep(0.5)
+    holder.execute("ROLLBACK")
+    holder.close()
+    for opener in openers:
+        opener.join()
+    assert len(apps) == 2
+    for app in (*apps, create_app(state_file=path)):
+        answer = app.test_client().get(
+            "/chartmogul" + CUSTOM.rsplit("/", 1)[0], headers=AUTH_HEADERS["chartmogul"]("old")
+        )
+        assert answer.get_json()["custom"]["salesRep"] == "Kept"
+
+
 def test_seeds_that_build_on_each_other_open_again(tmp_path: Path) -> None:
     """Each seed is taken on the fixtures and the seeds before it, when served and when the file is opened
     again (a seed using a definition an earlier seed made used to make the file refuse to open)."""

@@ -181,3 +181,16 @@ def test_a_bare_lf_request_is_answered_or_closed_within_the_timeout(base: str) -
         except ConnectionResetError:
             pass
         assert time.monotonic() - started < 12
+
+
+def test_a_body_nested_about_as_deep_as_python_follows_is_never_a_500(base: str) -> None:
+    """Where the depth Python's recursion allows runs out depends on the stack: somewhere near 1,000
+    levels one check or another used to raise RecursionError, a 500. Every depth there is the vendor's 400."""
+    session = requests.Session()
+    statuses = set()
+    for depth in range(930, 1000, 5):
+        body = b'{"custom": {"channel": ' + b"[" * depth + b"]" * depth + b"}}"
+        headers = {"Content-Type": "application/json"}
+        answer = session.put(base + ATTRIBUTES + "/custom", data=body, headers=headers, auth=("k", ""), timeout=10)
+        statuses.add(answer.status_code)
+    assert statuses == {400}

@@ -225,6 +225,8 @@ class DurableStore:
                 raise StateFileError(f"state file {self.path}: cannot switch it to WAL mode")
             db.executescript(_TABLES)
             db.execute("BEGIN IMMEDIATE")
+            if older is not None:  # again, under the lock: another server may have migrated it meanwhile
+                older = self._own(db)
             if "seq" not in {row[1] for row in db.execute("PRAGMA table_info(customers)")}:  # /2 and /3
                 db.execute("ALTER TABLE customers ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
             db.execute(_CHANGES_INDEX)

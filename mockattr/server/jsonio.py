@@ -102,7 +102,10 @@ def dump_json(body: Any) -> str:
 class JSONAnswer(Response):
     """A werkzeug ``Response`` that sends a plain answer (a body in hand, a status with a body, not to a
     HEAD) as it is: werkzeug's rework of every answer's headers at sending time costs more than building
-    the answer (bench/README.md). Any other answer is sent the werkzeug way."""
+    the answer (bench/README.md). Any other answer is sent the werkzeug way. Without a body it has no
+    Content-Type."""
+
+    default_mimetype = None
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
         if self.is_sequence and 200 <= self.status_code < 300 and self.status_code != 204:

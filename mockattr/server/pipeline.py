@@ -303,7 +303,11 @@ class RequestPipeline:
             noted.append("body: not valid JSON")
             raise contract.error("malformed_json") from err
         noted.extend(json_problems(raw, request.content_type))
-        found = violations(operation.request, body)
+        try:
+            found = violations(operation.request, body)
+        except RecursionError as err:  # nested deeper than the checks can follow
+            noted.append("body: nested too deep to check")
+            raise contract.error("malformed_json") from err
         if found:
             noted.extend(str(v) for v in found)
             raise contract.violation_error(found[0])

@@ -134,7 +134,10 @@ class Tenants:
         vendor, contract = self.vendors[vendor_id], self.contracts[vendor_id]
         if not isinstance(data, dict):
             raise FixtureError("seed data must be a JSON object in the fixture format")
-        data = vendor.complete_seed(fresh_copy(data))
+        try:
+            data = vendor.complete_seed(fresh_copy(data))
+        except RecursionError as err:
+            raise FixtureError(f"seed for {vendor_id}: nested too deep") from err
         violation = check(contract.validator("fixture.json"), data)
         if violation:
             raise FixtureError(f"seed for {vendor_id}: {violation}")
