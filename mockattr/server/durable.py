@@ -106,7 +106,7 @@ _USED = "UPDATE worlds SET rowid = (SELECT MAX(rowid) + 1 FROM worlds) WHERE ven
 @contextmanager
 def write_transaction(db: sqlite3.Connection, turn: int | None = None) -> Iterator[sqlite3.Connection]:
     """One write transaction on ``db`` (a connection in autocommit mode): committed when the block ends,
-    rolled back when it raises. ``turn`` (``turn_file``) makes the writers of a file queue on its lock:
+    rolled back when it raises. ``turn`` (from ``connection``) makes the writers of a file queue on its lock:
     a waiting writer wakes as soon as it is free, where SQLite's own wait sleeps in steps of up to 100 ms."""
     if turn is not None:
         fcntl.flock(turn, fcntl.LOCK_EX)
@@ -156,8 +156,8 @@ class DurableStore:
     """Tenants' worlds in SQLite; the same calls as ``mockattr.server.store.TenantStore``.
 
     ``fresh(vendor)`` builds a new tenant's world (fixtures, then seeds; ``fresh(vendor, seeds)`` with
-    those seeds); ``load(vendor, data)`` builds
-    one from stored data and raises ValueError when the data does not fit the vendor. Every stored world
+    those seeds); ``load(vendor, data)`` builds one from stored data and raises ValueError when the data
+    does not fit the vendor. Every stored world
     is loaded so at start; a world read again later, written since by a server (this one, a worker, or
     another on the file), is rebuilt with ``rebuild(vendor, data)`` when given: it skips the check.
 
@@ -354,7 +354,12 @@ class DurableStore:
             built.world.merge({"customers": [customer for _, customer in fresh]})
             built.world.touched.take()  # a merge notes "any customer may have changed": only these did
             now = built.world.to_data().get("customers")
-            if not isinstance(now, list) or len(now) != len(merged) or any(now[p] is not c for p, c in fresh):
+            if isinstance(now, list) and len(now) == len(merged) and all(now[p] is c for p, c in fresh):
+                for position, customer in fresh:  # taken in place: only the changed ones move in the map
+                    if position < len(texts):
+                        built.positions.pop(id(customers[position]), None)
+                    built.positions[id(customer)] = position
+            else:  # the vendor's merge moved customers: the world again, from its customers as they are now
                 data = json.loads(row[1])
                 data["customers"] = merged
                 built.world = self._load(_vendor_of(key[0]), data)
@@ -363,10 +368,6 @@ class DurableStore:
         except (ValueError, TypeError, KeyError, AttributeError):
             built.texts = None  # _read decodes every row: what the merge left is never taken as it was
             return False
-        for position, customer in fresh:
-            if position < len(texts):
-                built.positions.pop(id(customers[position]), None)
-            built.positions[id(customer)] = position
         for position, text in changed:
             texts[position : position + 1] = [text]
         built.set_version(row[0])
@@ -577,11 +578,10 @@ class DurableStore:
 def _unchanged(before: _Built, texts: list[str]) -> list[Any]:
     """The customers of stored rows ``texts``: those of ``before``'s world where its row is unchanged, the
     others decoded."""
-    kept = before.world.to_data().get("customers") if before.texts is not None else None
-    if not isinstance(kept, list) or before.texts is None or len(kept) != len(before.texts):
+    known = before.texts or []
+    kept = before.world.to_data().get("customers") if known else []
+    if not isinstance(kept, list) or len(kept) != len(known):
         kept, known = [], []
-    else:
-        known = before.texts
     return [kept[n] if n < len(known) and known[n] == text else json.loads(text) for n, text in enumerate(texts)]
 
 

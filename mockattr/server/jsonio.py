@@ -108,10 +108,10 @@ class JSONAnswer(Response):
     default_mimetype = None
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
-        if self.is_sequence and 200 <= self.status_code < 300 and self.status_code != 204:
-            if environ["REQUEST_METHOD"] != "HEAD":
-                start_response(self.status, self.headers.to_wsgi_list())
-                return self.response
+        plain = 200 <= self.status_code < 300 and self.status_code != 204 and environ["REQUEST_METHOD"] != "HEAD"
+        if plain and self.is_sequence:
+            start_response(self.status, self.headers.to_wsgi_list())
+            return self.response
         return super().__call__(environ, start_response)
 
 

@@ -167,15 +167,15 @@ class ChartMogulWorld:
         definitions = {**self.definitions, **data.get("attribute_definitions", {})}
         customers = data.get("customers", [])
         redefined = {key for key, type_name in self.definitions.items() if definitions[key] != type_name}
-        seeded = {customer["uuid"] for customer in customers} if redefined else set()
-        for uuid, customer in self.customers.items() if redefined else ():
-            if uuid in seeded:
-                continue
-            for key in redefined & customer["attributes"]["custom"].keys():  # must fit the new definition
-                try:
-                    self.coerce(key, customer["attributes"]["custom"][key], key, definitions[key])
-                except ApiError as err:
-                    raise ValueError(f"customer {uuid}: custom.{key}: {err.message}") from err
+        if redefined:  # the values stored under a redefined key must fit its new definition
+            seeded = {customer["uuid"] for customer in customers}
+            kept = [(uuid, c["attributes"]["custom"]) for uuid, c in self.customers.items() if uuid not in seeded]
+            for uuid, custom in kept:
+                for key in redefined & custom.keys():
+                    try:
+                        self.coerce(key, custom[key], key, definitions[key])
+                    except ApiError as err:
+                        raise ValueError(f"customer {uuid}: custom.{key}: {err.message}") from err
         for customer in customers:
             custom = customer["attributes"]["custom"]
             for key, value in custom.items():
